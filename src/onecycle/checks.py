@@ -1,0 +1,47 @@
+"""Argument checks shared by the public API. Messages follow Keras: what was expected, what was received."""
+
+import math
+import numbers
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def positive_int(name, value):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"Argument `{name}` must be a positive integer. Received: {name}={value!r}")
+    return int(value)
+
+
+def positive_float(name, value):
+    if not _is_real(value) or not math.isfinite(value) or value <= 0:
+        raise ValueError(
+            f"Argument `{name}` must be a finite number > 0. Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+def finite_float(name, value):
+    if not _is_real(value) or not math.isfinite(value):
+        raise ValueError(f"Argument `{name}` must be a finite number. Received: {name}={value!r}")
+    return float(value)
+
+
+def float_in(name, value, low, high, *, low_open=False, high_open=False):
+    """A finite float in the interval [low, high]; either end may be open."""
+    ok = _is_real(value) and math.isfinite(value)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not ok:
+        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        raise ValueError(f"Argument `{name}` must be in {interval}. Received: {name}={value!r}")
+    return float(value)
+
+
+def one_of(name, value, choices):
+    if value not in choices:
+        raise ValueError(
+            f"Argument `{name}` must be one of {', '.join(map(repr, choices))}. Received: {name}={value!r}"
+        )
+    return value

@@ -1,0 +1,133 @@
+"""Keras optimizers whose momentum (SGD) or `beta_1` (Adam, AdamW) may be a schedule.
+
+Keras compiles `momentum` and `beta_1` into the train step as Python floats, so changing them from a
+callback is silently ignored under jit. Here a schedule is evaluated from `optimizer.iterations` inside
+the update, like a learning-rate schedule, so cyclical momentum really changes the updates on every
+backend. With a float they are Keras' own optimizers, unchanged.
+"""
+
+import keras
+from keras import ops
+from keras.optimizers.schedules import LearningRateSchedule
+
+from onecycle import checks
+
+
+def _check_momentum(name, value):
+    if isinstance(value, LearningRateSchedule):
+        return value
+    return checks.float_in(name, value, 0.0, 1.0, high_open=True)
+
+
+def _value_at(value, iterations, dtype):
+    """A float or a schedule, evaluated at `iterations`, as a tensor of `dtype`."""
+    if isinstance(value, LearningRateSchedule):
+        value = value(iterations)
+    return ops.cast(value, dtype)
+
+
+def _serialize(value):
+    return keras.saving.serialize_keras_object(value) if isinstance(value, LearningRateSchedule) else value
+
+
+def _deserialize(config, key, custom_objects):
+    if isinstance(config.get(key), dict):
+        config[key] = keras.saving.deserialize_keras_object(config[key], custom_objects=custom_objects)
+    return config
+
+
+def current_momentum(optimizer):
+    """The momentum (SGD) or `beta_1` (Adam) that `optimizer` applies at its current step, or None."""
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+    for name in ("momentum", "beta_1"):
+        value = getattr(optimizer, name, None)
+        if isinstance(value, LearningRateSchedule):
+            return float(ops.convert_to_numpy(value(optimizer.iterations)))
+        if value is not None:
+            return float(value)
+    return None
+
+
+@keras.saving.register_keras_serializable(package="onecycle")
+class SGD(keras.optimizers.SGD):
+    """`keras.optimizers.SGD` whose `momentum` may be a schedule, such as `OneCycle(...).momentum()`.
+
+    The update is Keras' (plain or Nesterov) with the momentum read at the current step.
+    """
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
+        momentum = _check_momentum("momentum", momentum)
+        scheduled = isinstance(momentum, LearningRateSchedule)
+        super().__init__(learning_rate=learning_rate, momentum=0.0 if scheduled else momentum, nesterov=nesterov, **kwargs)
+        self.momentum = momentum
+
+    def update_step(self, gradient, variable, learning_rate):
+        if not isinstance(self.momentum, LearningRateSchedule):
+            return super().update_step(gradient, variable, learning_rate)
+        learning_rate = ops.cast(learning_rate, variable.dtype)
+        gradient = ops.cast(gradient, variable.dtype)
+        momentum = _value_at(self.momentum, self.iterations, variable.dtype)
+        m = self.momentums[self._get_variable_index(variable)]
+        step = ops.multiply(gradient, learning_rate)
+        self.assign(m, ops.subtract(ops.multiply(m, momentum), step))
+        if self.nesterov:
+            self.assign_add(variable, ops.subtract(ops.multiply(m, momentum), step))
+        else:
+            self.assign_add(variable, m)
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": _serialize(self.momentum)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return super().from_config(_deserialize(dict(config), "momentum", custom_objects), custom_objects)
+
+
+@keras.saving.register_keras_serializable(package="onecycle")
+class Adam(keras.optimizers.Adam):
+    """`keras.optimizers.Adam` whose `beta_1` may be a schedule, such as `OneCycle(...).momentum()`.
+
+    With a scheduled `beta_1` the bias correction uses the current value, `1 - beta_1 ** t`, as
+    PyTorch's Adam does under `OneCycleLR(cycle_momentum=True)`.
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, **kwargs):
+        beta_1 = _check_momentum("beta_1", beta_1)
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, **kwargs)
+
+    def update_step(self, gradient, variable, learning_rate):
+        if not isinstance(self.beta_1, LearningRateSchedule):
+            return super().update_step(gradient, variable, learning_rate)
+        dtype = variable.dtype
+        lr = ops.cast(learning_rate, dtype)
+        gradient = ops.cast(gradient, dtype)
+        local_step = ops.cast(self.iterations + 1, dtype)
+        beta_1 = _value_at(self.beta_1, self.iterations, dtype)
+        beta_2 = ops.cast(self.beta_2, dtype)
+        m = self._momentums[self._get_variable_index(variable)]
+        v = self._velocities[self._get_variable_index(variable)]
+        alpha = lr * ops.sqrt(1 - ops.power(beta_2, local_step)) / (1 - ops.power(beta_1, local_step))
+        self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - beta_1))
+        self.assign_add(v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - beta_2))
+        if self.amsgrad:
+            v_hat = self._velocity_hats[self._get_variable_index(variable)]
+            self.assign(v_hat, ops.maximum(v_hat, v))
+            v = v_hat
+        self.assign_sub(variable, ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), self.epsilon)))
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": _serialize(self.beta_1)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return super().from_config(_deserialize(dict(config), "beta_1", custom_objects), custom_objects)
+
+
+@keras.saving.register_keras_serializable(package="onecycle")
+class AdamW(Adam):
+    """`keras.optimizers.AdamW` (decoupled weight decay) whose `beta_1` may be a schedule."""
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, **kwargs):
+        if weight_decay is None:
+            raise ValueError("Argument `weight_decay` must be set for AdamW. Received: weight_decay=None")
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, weight_decay=weight_decay, **kwargs)
