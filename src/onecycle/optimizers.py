@@ -4,6 +4,9 @@ Keras compiles `momentum` and `beta_1` into the train step as Python floats, so 
 callback is silently ignored under jit. Here a schedule is evaluated from `optimizer.iterations` inside
 the update, like a learning-rate schedule, so cyclical momentum really changes the updates on every
 backend. With a float they are Keras' own optimizers, unchanged.
+
+Schedules read the batch counter `optimizer._iterations`, the step Keras feeds learning-rate
+schedules, so momentum and learning rate stay in phase under gradient accumulation too.
 """
 
 import keras
@@ -42,7 +45,7 @@ def current_momentum(optimizer):
     for name in ("momentum", "beta_1"):
         value = getattr(optimizer, name, None)
         if isinstance(value, LearningRateSchedule):
-            return float(ops.convert_to_numpy(value(optimizer.iterations)))
+            return float(ops.convert_to_numpy(value(optimizer._iterations)))
         if value is not None:
             return float(value)
     return None
@@ -66,7 +69,7 @@ class SGD(keras.optimizers.SGD):
             return super().update_step(gradient, variable, learning_rate)
         learning_rate = ops.cast(learning_rate, variable.dtype)
         gradient = ops.cast(gradient, variable.dtype)
-        momentum = _value_at(self.momentum, self.iterations, variable.dtype)
+        momentum = _value_at(self.momentum, self._iterations, variable.dtype)
         m = self.momentums[self._get_variable_index(variable)]
         step = ops.multiply(gradient, learning_rate)
         self.assign(m, ops.subtract(ops.multiply(m, momentum), step))
@@ -102,7 +105,7 @@ class Adam(keras.optimizers.Adam):
         lr = ops.cast(learning_rate, dtype)
         gradient = ops.cast(gradient, dtype)
         local_step = ops.cast(self.iterations + 1, dtype)
-        beta_1 = _value_at(self.beta_1, self.iterations, dtype)
+        beta_1 = _value_at(self.beta_1, self._iterations, dtype)
         beta_2 = ops.cast(self.beta_2, dtype)
         m = self._momentums[self._get_variable_index(variable)]
         v = self._velocities[self._get_variable_index(variable)]

@@ -64,6 +64,13 @@ class Piecewise(keras.optimizers.schedules.LearningRateSchedule):
     def final_value(self):
         return self.values[-1]
 
+    def shifted(self, offset):
+        """This schedule starting at step `offset` instead of 0 (itself when `offset` is 0); for a run
+        that continues an optimizer that has already taken steps. Steps before `offset` hold the first value."""
+        if offset == 0:
+            return self
+        return Piecewise([b + offset for b in self.boundaries], self.values, self.shapes, name=self.name)
+
     def momentum(self, high=0.95, low=0.85):
         """The cyclical momentum over the same phases: `low` where this schedule peaks, `high` elsewhere.
 

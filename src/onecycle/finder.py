@@ -1,0 +1,216 @@
+"""The learning-rate range test: `find_lr` and its `LRFinderResult`."""
+
+import dataclasses
+import json
+import math
+import os
+
+import keras
+import numpy as np
+from keras import ops
+
+from onecycle import checks, data, plotting
+from onecycle.suggest import DEFAULT_METHOD, suggest as suggest_lr
+from onecycle.schedules import Piecewise
+
+DEFAULT_NUM_STEPS = 200
+_MODES = {"exponential": "exponential", "linear": "linear"}
+
+
+@dataclasses.dataclass
+class LRFinderResult:
+    """The curve of a range test: the rate, the loss of each batch and its smoothed value.
+
+    `diverged` says whether the test stopped early because the loss blew up.
+    """
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    smoothed_losses: np.ndarray
+    diverged: bool = False
+
+    def __post_init__(self):
+        self.lrs, self.losses, self.smoothed_losses = (
+            np.asarray(a, dtype=float) for a in (self.lrs, self.losses, self.smoothed_losses)
+        )
+
+    def suggestion(self, method=DEFAULT_METHOD):
+        """The `Suggestion(lr, index)` of `method` ("valley", "steepest" or "minimum")."""
+        return suggest_lr(self.lrs, self.smoothed_losses, method)
+
+    def suggest(self, method=DEFAULT_METHOD):
+        """The suggested maximum learning rate. Methods: "valley" (default, fastai's), "steepest"
+        (most negative slope of the smoothed loss against log rate) and "minimum" (a tenth of the rate
+        at the lowest smoothed loss, the 1cycle paper's rule)."""
+        return self.suggestion(method).lr
+
+    def plot(self, ax=None, method=DEFAULT_METHOD):
+        """Plot the smoothed loss against the rate (log x) with the suggestion marked; returns the Axes."""
+        return plotting.plot_lr_finder(self, ax=ax, method=method)
+
+    def to_dict(self):
+        return {
+            "lrs": self.lrs.tolist(),
+            "losses": [_json_float(v) for v in self.losses],
+            "smoothed_losses": [_json_float(v) for v in self.smoothed_losses],
+            "diverged": self.diverged,
+        }
+
+    @classmethod
+    def from_dict(cls, record):
+        return cls(
+            lrs=record["lrs"],
+            losses=[np.nan if v is None else v for v in record["losses"]],
+            smoothed_losses=[np.nan if v is None else v for v in record["smoothed_losses"]],
+            diverged=bool(record.get("diverged", False)),
+        )
+
+    def save(self, path):
+        """Write the curve as JSON (non-finite losses as null), atomically."""
+        tmp = f"{path}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.to_dict(), f)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path):
+        with open(path) as f:
+            return cls.from_dict(json.load(f))
+
+
+def _json_float(value):
+    return float(value) if math.isfinite(value) else None
+
+
+class _Snapshot:
+    """Every variable of a model and of its optimizer, and the optimizer's learning-rate object."""
+
+    def __init__(self, model):
+        self.model = model
+        self.optimizer = _inner(model.optimizer)
+        self.variables = list(model.variables) + list(model.optimizer.variables) + list(model.metrics_variables)
+        self.values = [np.array(ops.convert_to_numpy(v.value)) for v in self.variables]
+        self.learning_rate = self.optimizer._learning_rate
+
+    def restore(self):
+        self.optimizer._learning_rate = self.learning_rate
+        for variable, value in zip(self.variables, self.values):
+            variable.assign(value)
+        self.model.train_function = None  # the traced step reads the learning-rate object
+
+
+def _inner(optimizer):
+    return getattr(optimizer, "inner_optimizer", optimizer)
+
+
+def _check_model(model):
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"Argument `model` must be a keras.Model. Received: model={model!r}")
+    if getattr(model, "optimizer", None) is None:
+        raise ValueError("Argument `model` must be compiled with an optimizer before the range test. Received: an uncompiled model")
+
+
+def _build(model, first_x):
+    if not model.built:
+        model(first_x)
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+
+
+def find_lr(
+    model,
+    x,
+    y=None,
+    *,
+    batch_size=32,
+    start_lr=1e-7,
+    end_lr=10.0,
+    num_steps=None,
+    mode="exponential",
+    smoothing=0.98,
+    divergence_threshold=4.0,
+    validation_data=None,
+    sample_weight=None,
+    seed=None,
+    verbose=1,
+):
+    """Run the learning-rate range test on a compiled model and restore it afterwards.
+
+    Trains for `num_steps` batches (default 200, repeating the data if needed) while the learning rate
+    grows from `start_lr` to `end_lr` (exponentially or linearly), records the true loss of each batch
+    (not Keras' running mean) and its bias-corrected exponential moving average, and stops when the
+    smoothed loss passes `divergence_threshold` times its minimum or becomes NaN/inf. With
+    `validation_data`, the loss recorded after each step is the loss on that data instead (slower,
+    smoother). The model's weights and the optimizer's whole state (step count, slots, learning-rate
+    object) are restored bit for bit however the test ends, exceptions and Ctrl-C included.
+
+    Takes what `model.fit` takes: arrays, `tf.data.Dataset`, `keras.utils.PyDataset`, iterables of
+    `(x, y)` batches. Returns an `LRFinderResult`.
+    """
+    _check_model(model)
+    batch_size = checks.positive_int("batch_size", batch_size)
+    start_lr = checks.positive_float("start_lr", start_lr)
+    end_lr = checks.positive_float("end_lr", end_lr)
+    if start_lr >= end_lr:
+        raise ValueError(f"Argument `start_lr` must be < `end_lr`. Received: start_lr={start_lr}, end_lr={end_lr}")
+    num_steps = DEFAULT_NUM_STEPS if num_steps is None else checks.positive_int("num_steps", num_steps)
+    if num_steps < 2:
+        raise ValueError(f"Argument `num_steps` must be at least 2. Received: num_steps={num_steps}")
+    shape = _MODES[checks.one_of("mode", mode, tuple(_MODES))]
+    smoothing = checks.float_in("smoothing", smoothing, 0.0, 1.0, high_open=True)
+    divergence_threshold = checks.float_in("divergence_threshold", divergence_threshold, 1.0, math.inf, low_open=True)
+
+    stream = data.batches(x, y, sample_weight, batch_size=batch_size, seed=seed)
+    first = next(stream, None)
+    if first is None:
+        raise ValueError("Argument `x` yielded no batches.")
+    _build(model, first[0])
+    lr_schedule = Piecewise([num_steps - 1], [start_lr, end_lr], [shape], name="RangeTest")
+    snapshot = _Snapshot(model)
+    try:
+        snapshot.optimizer._learning_rate = lr_schedule
+        snapshot.optimizer._iterations.assign(0)
+        model.train_function = None
+        record = _run(model, _chain(first, stream), lr_schedule.evaluate(np.arange(num_steps)), smoothing,
+                      divergence_threshold, validation_data, batch_size, verbose)
+    finally:
+        snapshot.restore()
+    result = LRFinderResult(*record)
+    if np.count_nonzero(np.isfinite(result.smoothed_losses)) < 2:
+        raise ValueError(
+            "The range test yielded fewer than 2 finite points. Received: "
+            f"{result.losses.size} steps with losses {result.losses.tolist()}; lower `start_lr` or check the data"
+        )
+    return result
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def _run(model, stream, lrs, smoothing, divergence_threshold, validation_data, batch_size, verbose):
+    progress = keras.utils.Progbar(len(lrs), verbose=verbose, unit_name="step")
+    losses, smoothed = [], []
+    average, best, diverged = 0.0, math.inf, False
+    for step, (bx, by, bw) in zip(range(len(lrs)), stream):
+        loss = float(model.train_on_batch(bx, by, sample_weight=bw, return_dict=True)["loss"])
+        if validation_data is not None:
+            loss = float(model.evaluate(*_xy(validation_data), batch_size=batch_size, verbose=0, return_dict=True)["loss"])
+        average = smoothing * average + (1 - smoothing) * loss
+        value = average / (1 - smoothing ** (step + 1))
+        losses.append(loss)
+        smoothed.append(value)
+        progress.update(step + 1, [("lr", float(lrs[step])), ("loss", value)], finalize=False)
+        if not math.isfinite(value) or value > divergence_threshold * best:
+            diverged = True
+            break
+        best = min(best, value)
+    progress.update(len(losses), finalize=True)
+    return lrs[: len(losses)], losses, smoothed, diverged
+
+
+def _xy(validation_data):
+    if isinstance(validation_data, (tuple, list)):
+        return tuple(validation_data) + (None,) * (2 - len(validation_data))
+    return validation_data, None

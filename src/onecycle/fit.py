@@ -1,0 +1,82 @@
+"""`fit_one_cycle`: range test, 1cycle schedule sized to the real run, and `model.fit` in one call."""
+
+import keras
+
+from onecycle import checks, data, suggest
+from onecycle.callbacks import ScheduleLogger
+from onecycle.finder import _check_model, _inner, find_lr
+from onecycle.schedules import OneCycle
+
+
+def _scheduled_momentum_name(optimizer):
+    """The attribute that takes a momentum schedule on this optimizer, or None if it cannot."""
+    from onecycle import optimizers
+
+    if isinstance(optimizer, optimizers.SGD) and optimizer.momentum != 0:
+        return "momentum"
+    if isinstance(optimizer, optimizers.Adam):
+        return "beta_1"
+    return None
+
+
+def install_schedule(model, learning_rate, momentum=None):
+    """Put a learning-rate schedule (and a momentum schedule, where the optimizer takes one) in the
+    compiled model's optimizer, so that the next `fit` applies them from the current step."""
+    optimizer = _inner(model.optimizer)
+    optimizer._learning_rate = learning_rate
+    name = _scheduled_momentum_name(optimizer)
+    if momentum is not None and name is not None:
+        setattr(optimizer, name, momentum)
+    model.train_function = None  # the traced step captured the old learning-rate object
+
+
+def fit_one_cycle(
+    model,
+    x,
+    y=None,
+    *,
+    epochs,
+    batch_size=32,
+    max_lr=None,
+    cycle_momentum=(0.95, 0.85),
+    suggestion=suggest.DEFAULT_METHOD,
+    find_lr_kwargs=None,
+    schedule_kwargs=None,
+    steps_per_epoch=None,
+    validation_split=0.0,
+    callbacks=None,
+    **fit_kwargs,
+):
+    """Train a compiled model with the 1cycle policy, finding the maximum rate first if not given.
+
+    Runs `find_lr` (model restored afterwards) when `max_lr` is None and takes its `suggestion`;
+    builds a `OneCycle` over the real number of optimizer steps (`epochs * steps_per_epoch`, counting
+    the partial last batch, every batch under gradient accumulation); puts it, and the cyclical
+    momentum `cycle_momentum=(high, low)` where the optimizer is an `onecycle.optimizers` SGD with
+    momentum, Adam or AdamW, into the model's optimizer; calls `model.fit`. Returns the `History`,
+    with the range test's `LRFinderResult` as `history.lr_finder` (None when `max_lr` was given) and
+    the schedule as `history.schedule`. Per-epoch logs carry `learning_rate` and `momentum`.
+    """
+    _check_model(model)
+    epochs = checks.positive_int("epochs", epochs)
+    batch_size = checks.positive_int("batch_size", batch_size)
+    finder = None
+    if max_lr is None:
+        finder = find_lr(model, x, y, batch_size=batch_size, **(find_lr_kwargs or {}))
+        max_lr = finder.suggest(suggestion)
+    max_lr = checks.positive_float("max_lr", max_lr)
+    batches = steps_per_epoch or data.steps_per_epoch(x, batch_size=batch_size, validation_split=validation_split)
+    if batches is None:
+        raise ValueError("Argument `steps_per_epoch` is needed: the number of batches in `x` is unknown. Received: steps_per_epoch=None")
+    batches = checks.positive_int("steps_per_epoch", batches)
+    schedule = OneCycle(max_lr, epochs * batches, **(schedule_kwargs or {}))
+    momentum = schedule.momentum(*cycle_momentum) if cycle_momentum else None
+    start_step = int(keras.ops.convert_to_numpy(_inner(model.optimizer)._iterations))
+    install_schedule(model, schedule.shifted(start_step), momentum and momentum.shifted(start_step))
+    history = model.fit(
+        x, y, epochs=epochs, batch_size=batch_size if data._is_array_like(x) else None,
+        validation_split=validation_split, steps_per_epoch=steps_per_epoch,
+        callbacks=[ScheduleLogger(), *(callbacks or [])], **fit_kwargs,
+    )
+    history.lr_finder, history.schedule = finder, schedule
+    return history

@@ -1,0 +1,49 @@
+"""Matplotlib plots. Every function takes `ax=None`, draws on it (or a new figure) and returns the Axes."""
+
+import numpy as np
+
+
+def _axes(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(6, 4))
+    return ax
+
+
+def plot_lr_finder(result, ax=None, method="valley"):
+    """The range-test curve: raw and smoothed loss against the rate (log x), suggestion marked."""
+    ax = _axes(ax)
+    finite = np.isfinite(result.smoothed_losses)
+    ax.plot(result.lrs[finite], result.losses[finite], color="0.8", linewidth=0.8, label="batch loss")
+    ax.plot(result.lrs[finite], result.smoothed_losses[finite], color="C0", label="smoothed loss")
+    lr, index = result.suggestion(method)
+    ax.plot(result.lrs[index], result.smoothed_losses[index], "o", color="C3")
+    ax.axvline(lr, color="C3", linestyle="--", label=f"suggested ({method}): {lr:.3g}")
+    low, high = np.nanmin(result.smoothed_losses), np.nanmax(result.smoothed_losses[: max(index + 1, 1)])
+    ax.set_ylim(low - 0.1 * (high - low), high + 0.5 * (high - low) + 1e-12)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("loss")
+    ax.legend(loc="best")
+    return ax
+
+
+def plot_schedule(schedule, total_steps, ax=None, label=None, **plot_kwargs):
+    """A schedule's value at every step from 0 to `total_steps`."""
+    ax = _axes(ax)
+    steps = np.arange(total_steps + 1)
+    ax.plot(steps, schedule_values(schedule, steps), label=label, **plot_kwargs)
+    ax.set_xlabel("step")
+    return ax
+
+
+def schedule_values(schedule, steps):
+    """Values of a schedule (an `onecycle` schedule, any Keras schedule, or a float) at `steps`."""
+    if hasattr(schedule, "evaluate"):
+        return schedule.evaluate(steps)
+    if callable(schedule):
+        from keras import ops
+
+        return np.asarray(ops.convert_to_numpy(schedule(np.asarray(steps))), dtype=float)
+    return np.full(np.shape(steps), float(schedule))
