@@ -1,0 +1,190 @@
+"""The datasets of the experiments, one registry by name, split and standardized the same way.
+
+Each loader returns raw `(x_train, y_train), (x_test, y_test)` and a note on where the data came from;
+`load` carves a validation split from the training data with a fixed seed and standardizes inputs with
+statistics of the training split only.
+"""
+
+import dataclasses
+import gzip
+import os
+import struct
+
+import numpy as np
+
+FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
+DATA_DIR_ENV = "ONECYCLE_DATA_DIR"
+
+
+class DatasetError(ValueError):
+    """A dataset that is missing or malformed; the message says where it looked and what to do."""
+
+
+@dataclasses.dataclass
+class Dataset:
+    name: str
+    task: str  # "classification" or "regression"
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+    num_classes: int = 0
+
+    @property
+    def metric(self):
+        return "accuracy" if self.task == "classification" else "rmse"
+
+    def sizes(self):
+        return {"train": len(self.x_train), "val": len(self.x_val), "test": len(self.x_test)}
+
+
+def _check_shape(path, array, expected):
+    """`expected` is a shape with None for any length."""
+    ok = array.ndim == len(expected) and all(e is None or e == s for e, s in zip(expected, array.shape))
+    if not ok:
+        shown = tuple("N" if e is None else e for e in expected)
+        raise DatasetError(f"Data file {path} holds an array of shape {array.shape}; expected {shown}")
+    return array
+
+
+def _read_idx(path):
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+        _, _, ndim = struct.unpack(">HBB", raw[:4])
+        shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
+        return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    except (OSError, EOFError, struct.error, ValueError) as error:
+        raise DatasetError(f"Data file {path} is not a readable IDX file: {error}") from None
+
+
+def _keras_download(name, looked_in, how):
+    import keras
+
+    try:
+        return getattr(keras.datasets, name).load_data(), f"keras.datasets.{name}"
+    except Exception as error:  # no internet, or a broken cache
+        places = ", ".join(looked_in) or "no data directory"
+        raise DatasetError(
+            f"{name}: not found in {places}, and keras.datasets could not download it ({type(error).__name__}). {how}"
+        ) from None
+
+
+def _candidate_dirs(data_dir, *subdirs):
+    data_dir = data_dir or os.environ.get(DATA_DIR_ENV)
+    if not data_dir:
+        return []
+    return [os.path.join(data_dir, sub) for sub in subdirs]
+
+
+def load_fashion_mnist(data_dir=None):
+    names = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    dirs = _candidate_dirs(data_dir, "fashion-mnist", "fashion_mnist", "") + [FASHION_MNIST_SYSTEM_DIR]
+    for directory in dirs:
+        paths = [os.path.join(directory, n) for n in names]
+        if all(os.path.exists(p) for p in paths):
+            xtr, ytr, xte, yte = (_read_idx(p) for p in paths)
+            for p, a, shape in zip(paths, (xtr, ytr, xte, yte), [(60000, 28, 28), (60000,), (10000, 28, 28), (10000,)]):
+                _check_shape(p, a, shape)
+            return (xtr[..., None], ytr), (xte[..., None], yte), f"IDX files in {directory}"
+    how = "Install the Debian package dataset-fashion-mnist or pass --data-dir with the four IDX .gz files."
+    ((xtr, ytr), (xte, yte)), source = _keras_download("fashion_mnist", dirs, how)
+    return (xtr[..., None], ytr), (xte[..., None], yte), source
+
+
+def load_cifar10(data_dir=None):
+    dirs = _candidate_dirs(data_dir, "cifar10", "")
+    for directory in dirs:
+        path = os.path.join(directory, "cifar10_jpeg_q75.npz")
+        if os.path.exists(path):
+            try:
+                with np.load(path) as f:
+                    arrays = [f[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+            except (OSError, KeyError, ValueError) as error:
+                raise DatasetError(f"Data file {path} is not a CIFAR-10 npz: {error}") from None
+            xtr, ytr, xte, yte = (
+                _check_shape(path, a, s)
+                for a, s in zip(arrays, [(None, 32, 32, 3), (None, 1), (None, 32, 32, 3), (None, 1)])
+            )
+            return (xtr, ytr.ravel()), (xte, yte.ravel()), f"{path} (CIFAR-10, JPEG q75 rebuild)"
+    how = "Pass --data-dir with cifar10/cifar10_jpeg_q75.npz."
+    ((xtr, ytr), (xte, yte)), source = _keras_download("cifar10", dirs, how)
+    return (xtr, ytr.ravel()), (xte, yte.ravel()), source
+
+
+def load_boston_housing(data_dir=None):
+    dirs = _candidate_dirs(data_dir, "boston_housing", "")
+    for directory in dirs:
+        path = os.path.join(directory, "housing.data")
+        if os.path.exists(path):
+            try:
+                table = np.loadtxt(path, dtype=np.float64)
+            except ValueError as error:
+                raise DatasetError(f"Data file {path} is not a whitespace-separated table: {error}") from None
+            _check_shape(path, table, (506, 14))
+            order = np.arange(len(table))
+            np.random.RandomState(113).shuffle(order)  # keras.datasets.boston_housing's split
+            train, test = table[order[:404]], table[order[404:]]
+            return (train[:, :13], train[:, 13]), (test[:, :13], test[:, 13]), f"{path} (Keras split, seed 113)"
+    how = "Pass --data-dir with boston_housing/housing.data."
+    ((xtr, ytr), (xte, yte)), source = _keras_download("boston_housing", dirs, how)
+    return (xtr, ytr), (xte, yte), source
+
+
+def load_digits(data_dir=None):
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    bunch = sklearn_digits()
+    x, y = bunch.images[..., None].astype(np.float32), bunch.target
+    order = np.random.RandomState(0).permutation(len(x))
+    test, train = order[:360], order[360:]
+    return (x[train], y[train]), (x[test], y[test]), "scikit-learn load_digits (8x8, bundled)"
+
+
+# name -> (loader, task, number of classes, validation fraction)
+REGISTRY = {
+    "digits": (load_digits, "classification", 10, 0.2),
+    "fashion_mnist": (load_fashion_mnist, "classification", 10, 0.1),
+    "cifar10": (load_cifar10, "classification", 10, 0.1),
+    "boston_housing": (load_boston_housing, "regression", 0, 0.2),
+}
+
+
+def _standardize(train, *others):
+    """Images: one mean and std per channel; tables: per feature. Training statistics only."""
+    axes = tuple(range(train.ndim - 1)) if train.ndim > 2 else (0,)
+    mean = train.mean(axis=axes, keepdims=True)
+    std = train.std(axis=axes, keepdims=True)
+    std[std == 0] = 1.0
+    return [((a - mean) / std).astype(np.float32) for a in (train, *others)]
+
+
+def load(name, data_dir=None, subset=None, seed=0):
+    """The named dataset, split into train/val/test and standardized.
+
+    `subset` keeps that many training samples (and at most as many validation and test samples),
+    chosen with `seed`, for quick runs.
+    """
+    if name not in REGISTRY:
+        raise DatasetError(f"Unknown dataset {name!r}; choose one of {', '.join(REGISTRY)}")
+    loader, task, num_classes, val_fraction = REGISTRY[name]
+    (x, y), (x_test, y_test), source = loader(data_dir)
+    x, x_test = x.astype(np.float64), x_test.astype(np.float64)
+    rng = np.random.RandomState(seed)
+    order = rng.permutation(len(x))
+    n_val = int(round(val_fraction * len(x)))
+    val, train = order[:n_val], order[n_val:]
+    if subset is not None:
+        train, val = train[:subset], val[:subset]
+        test = rng.permutation(len(x_test))[:subset]
+        x_test, y_test = x_test[test], y_test[test]
+    x_train, x_val, x_test = _standardize(x[train], x[val], x_test)
+    y_dtype = np.int32 if task == "classification" else np.float32
+    return Dataset(
+        name=name, task=task, num_classes=num_classes, source=source,
+        x_train=x_train, y_train=y[train].astype(y_dtype), x_val=x_val, y_val=y[val].astype(y_dtype),
+        x_test=x_test, y_test=y_test.astype(y_dtype),
+    )
