@@ -45,5 +45,6 @@ def schedule_values(schedule, steps):
     if callable(schedule):
         from keras import ops
 
-        return np.asarray(ops.convert_to_numpy(schedule(np.asarray(steps))), dtype=float)
+        # Keras' own schedules branch on a scalar step (ops.cond), so evaluate them one step at a time.
+        return np.array([float(ops.convert_to_numpy(schedule(int(step)))) for step in steps])
     return np.full(np.shape(steps), float(schedule))

@@ -1,0 +1,5 @@
+import sys
+
+from onecycle.cli import main
+
+sys.exit(main())

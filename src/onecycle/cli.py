@@ -1,0 +1,101 @@
+"""The `onecycle` command: find-lr, train, compare, report."""
+
+import argparse
+import dataclasses
+import os
+import sys
+import typing
+
+from onecycle.experiments.config import COMMANDS, ConfigError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _type_of(field):
+    hint = field.type if not isinstance(field.type, str) else eval(field.type, vars(typing))  # noqa: S307
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return args[0] if args else hint
+
+
+def _add_options(parser, config_cls):
+    for field in dataclasses.fields(config_cls):
+        if "help" not in field.metadata:
+            continue
+        kind = _type_of(field)
+        if field.metadata.get("positional"):
+            parser.add_argument(field.name, nargs="?", default=field.default, help=f"{field.metadata['help']} (default: {field.default})")
+        elif kind is bool:
+            parser.add_argument(f"--{field.name.replace('_', '-')}", action="store_true", help=field.metadata["help"])
+        else:
+            parser.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=field.default,
+                                help=f"{field.metadata['help']} (default: {field.default})")
+
+
+def build_parser():
+    parser = _Parser(prog="onecycle", description="The learning-rate range test and the 1cycle policy for Keras 3.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, config_cls in COMMANDS.items():
+        command = sub.add_parser(name, help=config_cls.__doc__.splitlines()[0], description=config_cls.__doc__)
+        _add_options(command, config_cls)
+        if name in ("train", "compare"):
+            command.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run in RUN_DIR; finished arms and seeds are kept")
+    report = sub.add_parser("report", help="rebuild report.md and the plots of a run folder from its results.json")
+    report.add_argument("run_dir")
+    return parser
+
+
+def _config(args):
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(COMMANDS[args.command]) if hasattr(args, f.name)}
+    return COMMANDS[args.command](**values).validate()
+
+
+def _run(args):
+    from onecycle.experiments import report, runner, storage
+
+    if args.command == "report":
+        if not os.path.isfile(os.path.join(args.run_dir, "results.json")):
+            raise ConfigError(f"run_dir: {args.run_dir!r} holds no results.json")
+        print(report.write(args.run_dir))
+        return
+    if getattr(args, "resume", None):
+        from onecycle.experiments.config import from_dict
+
+        config_path = os.path.join(args.resume, "config.json")
+        if not os.path.isfile(config_path):
+            raise ConfigError(f"--resume: {args.resume!r} holds no config.json")
+        config = from_dict(storage.read_json(config_path))
+        config.out = args.resume
+        _, path = runner.compare(config, resume=True)
+        print(f"report: {os.path.join(path, 'report.md')}")
+        return
+    config = _config(args)
+    if args.command == "find-lr":
+        result, path = runner.find_lr(config)
+        print(f"suggested max learning rate ({config.method}): {result.suggest(config.method):.4g}")
+        print(f"curve: {os.path.join(path, 'finder.png')}, {os.path.join(path, 'finder.json')}")
+        return
+    _, path = runner.compare(config)
+    print(f"report: {os.path.join(path, 'report.md')}")
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    from onecycle.experiments.datasets import DatasetError
+    from onecycle.experiments.storage import CorruptRunError
+
+    try:
+        _run(args)
+    except (ConfigError, DatasetError, CorruptRunError) as error:
+        print(f"onecycle: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("onecycle: interrupted; finished runs are kept in results.json (continue with --resume RUN_DIR)", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

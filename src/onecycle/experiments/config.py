@@ -1,0 +1,135 @@
+"""One dataclass of documented fields per command; the CLI options are generated from them."""
+
+import dataclasses
+import os
+from typing import Optional
+
+from onecycle import checks
+from onecycle.experiments import arms, datasets
+from onecycle.suggest import METHODS
+
+DEFAULT_EPOCHS = {"digits": 20, "fashion_mnist": 12, "cifar10": 30, "boston_housing": 200}
+
+
+class ConfigError(ValueError):
+    """A bad option: the message names the option and the value."""
+
+
+def _field(default, help, **metadata):
+    return dataclasses.field(default=default, metadata={"help": help, **metadata})
+
+
+@dataclasses.dataclass
+class FindLRConfig:
+    """`onecycle find-lr`: the learning-rate range test on a dataset's model."""
+
+    dataset: str = _field("digits", "dataset: " + ", ".join(datasets.REGISTRY), positional=True)
+    batch_size: int = _field(32, "batch size of the range test (use the one you will train with)")
+    optimizer: str = _field("sgd", "optimizer: " + ", ".join(arms.OPTIMIZERS))
+    num_steps: int = _field(200, "steps of the range test")
+    method: str = _field("valley", "suggestion method: " + ", ".join(METHODS))
+    subset: Optional[int] = _field(None, "use only this many training samples (and at most as many val/test)")
+    data_dir: Optional[str] = _field(None, f"folder with local copies of the datasets (or ${datasets.DATA_DIR_ENV})")
+    out: Optional[str] = _field(None, "run folder; default runs/<name from the config>")
+    overwrite: bool = _field(False, "write into an existing non-empty run folder")
+    seed: int = _field(0, "random seed of the model and the data order")
+
+    command = "find-lr"
+
+    def validate(self):
+        checks_for = [
+            ("dataset", self.dataset, tuple(datasets.REGISTRY)),
+            ("optimizer", self.optimizer, arms.OPTIMIZERS),
+            ("method", self.method, tuple(METHODS)),
+        ]
+        for name, value, choices in checks_for:
+            if value not in choices:
+                raise ConfigError(f"--{name.replace('_', '-')}: invalid choice {value!r} (choose from {', '.join(choices)})")
+        for name in ("batch_size", "num_steps", "subset", "epochs", "seeds"):
+            value = getattr(self, name, None)
+            if value is not None and (not isinstance(value, int) or value <= 0):
+                raise ConfigError(f"--{name.replace('_', '-')}: must be a positive integer, got {value!r}")
+        if getattr(self, "max_lr", None) is not None:
+            try:
+                checks.positive_float("max_lr", self.max_lr)
+            except ValueError:
+                raise ConfigError(f"--max-lr: must be a finite number > 0, got {self.max_lr!r}") from None
+        return self
+
+    def run_name(self):
+        parts = [self.command, self.dataset, self.optimizer, f"bs{self.batch_size}"]
+        if getattr(self, "epochs", None):
+            parts.append(f"e{self.epochs}")
+        if getattr(self, "seeds", None):
+            parts.append(f"s{self.seeds}")
+        if self.subset:
+            parts.append(f"n{self.subset}")
+        return "-".join(parts)
+
+    def out_dir(self):
+        return self.out or os.path.join("runs", self.run_name())
+
+
+@dataclasses.dataclass
+class CompareConfig(FindLRConfig):
+    """`onecycle compare`: range test, then every arm trained over several seeds, then the report."""
+
+    epochs: Optional[int] = _field(None, "epochs per arm; default per dataset: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_EPOCHS.items()))
+    seeds: int = _field(3, "number of seeds per arm")
+    arms: str = _field(",".join(arms.DEFAULT_ARMS), "comma-separated arms: " + ", ".join(arms.ARMS))
+    max_lr: Optional[float] = _field(None, "peak rate; default: the range test's suggestion")
+    verbose: Optional[int] = _field(None, "Keras verbosity: 0 silent, 1 progress bar, 2 a line per epoch; default 1 on a terminal, else 2")
+
+    command = "compare"
+
+    def __post_init__(self):
+        if self.epochs is None and self.dataset in DEFAULT_EPOCHS:
+            self.epochs = DEFAULT_EPOCHS[self.dataset]
+
+    def arm_list(self):
+        return [a.strip() for a in self.arms.split(",") if a.strip()]
+
+    def validate(self):
+        super().validate()
+        names = self.arm_list()
+        unknown = [a for a in names if a not in arms.ARMS]
+        if unknown or not names:
+            raise ConfigError(f"--arms: unknown arm {', '.join(unknown) or repr(self.arms)} (choose from {', '.join(arms.ARMS)})")
+        return self
+
+
+@dataclasses.dataclass
+class TrainConfig(CompareConfig):
+    """`onecycle train`: one arm (schedule), one or more seeds."""
+
+    schedule: str = _field("onecycle", "the schedule to train with: " + ", ".join(arms.ARMS))
+    seeds: int = _field(1, "number of seeds")
+    arms: str = ""
+
+    command = "train"
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.arms = self.schedule
+
+    def validate(self):
+        if self.schedule not in arms.ARMS:
+            raise ConfigError(f"--schedule: invalid choice {self.schedule!r} (choose from {', '.join(arms.ARMS)})")
+        return super().validate()
+
+    def run_name(self):
+        return f"{super().run_name()}-{self.schedule}"
+
+
+COMMANDS = {"find-lr": FindLRConfig, "train": TrainConfig, "compare": CompareConfig}
+
+
+def from_dict(record):
+    """The config saved in a run folder's config.json."""
+    cls = COMMANDS[record["command"]]
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in record.items() if k in names})
+
+
+def to_dict(config):
+    return {"command": config.command, **dataclasses.asdict(config)}

@@ -1,0 +1,161 @@
+"""Runs the commands of the harness: range test, training runs, comparisons. Uses the public library API."""
+
+import math
+import os
+import sys
+import time
+
+import keras
+import numpy as np
+
+import onecycle
+from onecycle.experiments import arms, datasets, models, report, storage
+from onecycle.experiments.config import ConfigError, to_dict
+
+
+class DivergenceRecorder(keras.callbacks.Callback):
+    """Stops training at the first non-finite batch loss and remembers the optimizer step."""
+
+    def __init__(self):
+        super().__init__()
+        self.step = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+            self.model.stop_training = True
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Writes the seconds since the start of training into the epoch logs as `wall_time`."""
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["wall_time"] = time.perf_counter() - self.start
+
+
+def _compile(model, dataset, optimizer):
+    if dataset.task == "regression":
+        model.compile(optimizer, "mse", metrics=[keras.metrics.RootMeanSquaredError(name="rmse")])
+    else:
+        model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
+
+
+def prepare_run_dir(config):
+    """Check that the run folder can be written (empty, or `overwrite`) and create it."""
+    path = config.out_dir()
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ConfigError(f"--out: {path!r} exists and is not a folder")
+    if os.path.isdir(path) and os.listdir(path) and not config.overwrite:
+        raise ConfigError(f"--out: {path!r} exists and is not empty (pass --overwrite to write into it)")
+    parent = os.path.dirname(os.path.abspath(path))
+    existing = parent
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.access(existing, os.W_OK) or (os.path.isdir(path) and not os.access(path, os.W_OK)):
+        raise ConfigError(f"--out: {path!r} cannot be written")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def _range_test(config, dataset, verbose):
+    keras.utils.set_random_seed(config.seed)
+    model = models.for_dataset(dataset)
+    _compile(model, dataset, arms.plan("constant-default", optimizer=config.optimizer, max_lr=1.0, epochs=1, steps_per_epoch=1).optimizer)
+    return onecycle.find_lr(
+        model, dataset.x_train, dataset.y_train, batch_size=config.batch_size, num_steps=config.num_steps,
+        seed=config.seed, verbose=verbose,
+    )
+
+
+def find_lr(config):
+    """`onecycle find-lr`: writes finder.json, finder.png and config.json; returns the result."""
+    dataset = datasets.load(config.dataset, config.data_dir, config.subset, config.seed)
+    path = prepare_run_dir(config)
+    storage.write_json(os.path.join(path, "config.json"), to_dict(config))
+    result = _range_test(config, dataset, verbose=1)
+    result_path = os.path.join(path, "finder.json")
+    result.save(result_path)
+    report.save_finder_plot(result, os.path.join(path, "finder.png"), config.method)
+    return result, path
+
+
+def train_one(dataset, config, arm, seed, max_lr, verbose):
+    """One training run; returns its record for results.json."""
+    keras.utils.set_random_seed(seed)
+    model = models.for_dataset(dataset)
+    steps_per_epoch = math.ceil(len(dataset.x_train) / config.batch_size)
+    plan = arms.plan(arm, optimizer=config.optimizer, max_lr=max_lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch)
+    _compile(model, dataset, plan.optimizer)
+    divergence = DivergenceRecorder()
+    history = model.fit(
+        dataset.x_train, dataset.y_train, validation_data=(dataset.x_val, dataset.y_val), epochs=plan.epochs,
+        batch_size=config.batch_size, verbose=verbose,
+        callbacks=[onecycle.ScheduleLogger(), EpochClock(), divergence],
+    )
+    metric = dataset.metric
+    logs = history.history
+    epochs = [
+        {
+            "epoch": i + 1,
+            "loss": logs["loss"][i],
+            "val_loss": logs["val_loss"][i],
+            "metric": logs[metric][i],
+            "val_metric": logs[f"val_{metric}"][i],
+            "learning_rate": logs["learning_rate"][i],
+            "momentum": logs.get("momentum", [arms.MOMENTUM] * (i + 1))[i],
+            "wall_time": logs["wall_time"][i],
+        }
+        for i in range(len(logs["loss"]))
+    ]
+    test = model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0, return_dict=True)[metric]
+    return {
+        "arm": arm,
+        "seed": seed,
+        "planned_epochs": plan.epochs,
+        "steps_per_epoch": steps_per_epoch,
+        "epochs": epochs,
+        "test_metric": test if math.isfinite(test) else None,
+        "diverged_step": divergence.step,
+        "learning_rate": storage.describe_value(plan.learning_rate),
+        "momentum": storage.describe_value(plan.momentum),
+    }
+
+
+def _verbose(config):
+    if config.verbose is not None:
+        return config.verbose
+    return 1 if sys.stdout.isatty() else 2
+
+
+def compare(config, resume=False):
+    """`onecycle compare` / `onecycle train`: range test, every arm and seed, results.json, report."""
+    dataset = datasets.load(config.dataset, config.data_dir, config.subset, 0)
+    path = config.out_dir() if resume else prepare_run_dir(config)
+    results_path = os.path.join(path, "results.json")
+    results = storage.read_json(results_path) if resume and os.path.exists(results_path) else None
+    if results is None:
+        storage.write_json(os.path.join(path, "config.json"), to_dict(config))
+        results = {"dataset": {"name": dataset.name, "source": dataset.source, "metric": dataset.metric, **dataset.sizes()},
+                   "model": models.describe(models.for_dataset(dataset)), "finder": None, "max_lr": config.max_lr, "runs": []}
+    needs_peak = any(a not in ("constant-default",) for a in config.arm_list())
+    if results["max_lr"] is None and needs_peak:
+        finder = _range_test(config, dataset, verbose=_verbose(config) == 1)
+        finder.save(os.path.join(path, "finder.json"))
+        results["finder"] = {"suggestion": finder.suggest(config.method), "method": config.method, "diverged": finder.diverged}
+        results["max_lr"] = results["finder"]["suggestion"]
+        storage.write_json(results_path, results)
+    done = {(r["arm"], r["seed"]) for r in results["runs"]}
+    todo = [(arm, seed) for arm in config.arm_list() for seed in range(config.seeds) if (arm, seed) not in done]
+    for i, (arm, seed) in enumerate(todo, start=len(done) + 1):
+        print(f"[{i}/{len(done) + len(todo)}] {config.dataset}: arm {arm}, seed {seed}", flush=True)
+        results["runs"].append(train_one(dataset, config, arm, seed, results["max_lr"] or 1.0, _verbose(config)))
+        results["summary"] = report.summarize(results)
+        storage.write_json(results_path, results)
+    results["summary"] = report.summarize(results)
+    storage.write_json(results_path, results)
+    report.write(path)
+    return results, path

@@ -1,0 +1,64 @@
+"""Run-folder files, written atomically (temporary file, then rename) so nothing is ever half-written."""
+
+import json
+import math
+import os
+
+import keras
+
+
+class CorruptRunError(ValueError):
+    """A run file that exists but cannot be read back."""
+
+
+def _clean(value):
+    """NaN and inf become null: JSON has no spelling for them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def write_json(path, record):
+    tmp = f"{path}.tmp"
+    try:
+        with open(tmp, "w") as f:
+            json.dump(_clean(record), f, indent=1)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as error:
+        raise CorruptRunError(f"{path} cannot be read ({type(error).__name__}: {error})") from None
+
+
+def save_figure(figure, path):
+    tmp = f"{path}.tmp.png"
+    try:
+        figure.savefig(tmp, dpi=110, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def describe_value(value):
+    """A float, or a Keras schedule as its serialized config."""
+    if isinstance(value, keras.optimizers.schedules.LearningRateSchedule):
+        return keras.saving.serialize_keras_object(value)
+    return float(value)
+
+
+def restore_value(record):
+    if isinstance(record, dict):
+        return keras.saving.deserialize_keras_object(record)
+    return record
