@@ -39,9 +39,9 @@ class LRFinderResult:
         return suggest_lr(self.lrs, self.smoothed_losses, method)
 
     def suggest(self, method=DEFAULT_METHOD):
-        """The suggested maximum learning rate. Methods: "valley" (default, fastai's), "steepest"
-        (most negative slope of the smoothed loss against log rate) and "minimum" (a tenth of the rate
-        at the lowest smoothed loss, the 1cycle paper's rule)."""
+        """The suggested maximum learning rate. Methods: "minimum" (default: a tenth of the rate at
+        the lowest smoothed loss, the rule of the 1cycle paper and of Géron's book), "steepest" (most
+        negative slope of the smoothed loss against log rate) and "valley" (fastai's default)."""
         return self.suggestion(method).lr
 
     def plot(self, ax=None, method=DEFAULT_METHOD):

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from onecycle.suggest import DEFAULT_METHOD
+
 
 def _axes(ax):
     if ax is None:
@@ -11,7 +13,7 @@ def _axes(ax):
     return ax
 
 
-def plot_lr_finder(result, ax=None, method="valley"):
+def plot_lr_finder(result, ax=None, method=DEFAULT_METHOD):
     """The range-test curve: raw and smoothed loss against the rate (log x), suggestion marked."""
     ax = _axes(ax)
     finite = np.isfinite(result.smoothed_losses)

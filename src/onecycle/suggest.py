@@ -12,7 +12,7 @@ from onecycle import checks
 
 Suggestion = collections.namedtuple("Suggestion", ["lr", "index"])
 
-DEFAULT_METHOD = "valley"
+DEFAULT_METHOD = "minimum"
 
 
 def minimum(lrs, losses):

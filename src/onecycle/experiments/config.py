@@ -6,7 +6,7 @@ from typing import Optional
 
 from onecycle import checks
 from onecycle.experiments import arms, datasets
-from onecycle.suggest import METHODS
+from onecycle.suggest import DEFAULT_METHOD, METHODS
 
 DEFAULT_EPOCHS = {"digits": 20, "fashion_mnist": 12, "cifar10": 30, "boston_housing": 200}
 
@@ -27,7 +27,7 @@ class FindLRConfig:
     batch_size: int = _field(32, "batch size of the range test (use the one you will train with)")
     optimizer: str = _field("sgd", "optimizer: " + ", ".join(arms.OPTIMIZERS))
     num_steps: int = _field(200, "steps of the range test")
-    method: str = _field("valley", "suggestion method: " + ", ".join(METHODS))
+    method: str = _field(DEFAULT_METHOD, "suggestion method: " + ", ".join(METHODS))
     subset: Optional[int] = _field(None, "use only this many training samples (and at most as many val/test)")
     data_dir: Optional[str] = _field(None, f"folder with local copies of the datasets (or ${datasets.DATA_DIR_ENV})")
     out: Optional[str] = _field(None, "run folder; default runs/<name from the config>")
