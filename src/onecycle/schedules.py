@@ -141,7 +141,9 @@ class OneCycle(Piecewise):
                 f"Argument `final_lr` must be <= `start_lr`. Received: final_lr={final_lr}, start_lr={start_lr}"
             )
         warmup_fraction = checks.float_in("warmup_fraction", warmup_fraction, 0.0, 1.0, low_open=True, high_open=True)
-        annihilation_fraction = checks.float_in("annihilation_fraction", annihilation_fraction, 0.0, 1.0, high_open=True)
+        annihilation_fraction = checks.float_in(
+            "annihilation_fraction", annihilation_fraction, 0.0, 1.0, low_open=True, high_open=True
+        )
         if warmup_fraction + annihilation_fraction > 1.0:
             raise ValueError(
                 "Arguments `warmup_fraction` and `annihilation_fraction` must sum to at most 1. "

@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+from keras import ops
+
+from onecycle.curves import NUMPY_OPS, piecewise
+
+
+def _both(steps, *args):
+    numpy_values = piecewise(np.asarray(steps), *args, dtype="float64", xp=NUMPY_OPS)
+    keras_values = ops.convert_to_numpy(piecewise(np.asarray(steps), *args))
+    np.testing.assert_allclose(keras_values, numpy_values, rtol=1e-6)
+    return numpy_values
+
+
+def test_linear_phases_hand_typed():
+    values = _both(np.arange(-1, 8), [2.0, 4.0, 6.0], [1.0, 3.0, 1.0, 0.5], ["linear"] * 3)
+    np.testing.assert_allclose(values, [1.0, 1.0, 2.0, 3.0, 2.0, 1.0, 0.75, 0.5, 0.5])
+
+
+def test_cosine_phase_hand_typed():
+    values = _both([0, 1, 2, 3, 4], [4.0], [1.0, 0.0], ["cosine"])
+    np.testing.assert_allclose(values, [1.0, 0.8535533905932737, 0.5, 0.14644660940672627, 0.0], atol=1e-7)
+
+
+def test_exponential_phase_is_geometric():
+    values = _both([0, 1, 2, 3], [3.0], [1e-3, 1.0], ["exponential"])
+    np.testing.assert_allclose(values, [1e-3, 1e-2, 1e-1, 1.0], rtol=1e-6)
+
+
+def test_fractional_and_zero_length_phases():
+    # a zero-length middle phase is skipped; fractional boundaries interpolate between steps
+    values = _both([0, 1, 2, 3], [1.5, 1.5, 3.0], [0.0, 3.0, 100.0, 0.0], ["linear"] * 3)
+    np.testing.assert_allclose(values, [0.0, 2.0, 100 * (1 - 0.5 / 1.5), 0.0])
+
+
+@pytest.mark.parametrize("step", [10, 1e3, 1e6])
+def test_never_extrapolates(step):
+    assert _both([step], [2.0, 4.0], [1.0, 5.0, 0.1], ["linear", "cosine"])[0] == pytest.approx(0.1)

@@ -1,0 +1,74 @@
+import keras
+import numpy as np
+import pytest
+
+import onecycle
+from onecycle import optimizers
+
+
+def _train(optimizer, steps=5):
+    """Fit y = 0 from w = 1 with x = ones(3): the gradient of mean((x.w)^2) is 2(x.w) per weight."""
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="ones")])
+    jit = keras.backend.backend() != "torch"
+    model.compile(optimizer, "mse", jit_compile=jit)
+    x, y = np.ones((4, 3), "float32"), np.zeros((4, 1), "float32")
+    model.fit(x, y, batch_size=4, epochs=steps, verbose=0, shuffle=False)
+    return model.get_weights()[0].ravel()
+
+
+def _reference(kind, lrs, moms, steps=5, nesterov=False, weight_decay=0.0):
+    w, m, v = np.ones(3), np.zeros(3), np.zeros(3)
+    for t in range(steps):
+        g = 2 * w.sum() * np.ones(3)
+        if kind == "sgd":
+            m = m * moms[t] - g * lrs[t]
+            w = w + (m * moms[t] - g * lrs[t] if nesterov else m)
+        else:
+            w = w - weight_decay * lrs[t] * w
+            m = m + (g - m) * (1 - moms[t])
+            v = v + (g * g - v) * (1 - 0.999)
+            w = w - m * lrs[t] * np.sqrt(1 - 0.999 ** (t + 1)) / (1 - moms[t] ** (t + 1)) / (np.sqrt(v) + 1e-7)
+    return w
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_cycled_momentum_changes_updates_under_jit(nesterov):
+    schedule = onecycle.OneCycle(0.05, 10)
+    momentum = schedule.momentum(0.95, 0.85)
+    got = _train(optimizers.SGD(learning_rate=schedule, momentum=momentum, nesterov=nesterov))
+    lrs, moms = schedule.evaluate(np.arange(5)), momentum.evaluate(np.arange(5))
+    np.testing.assert_allclose(got, _reference("sgd", lrs, moms, nesterov=nesterov), rtol=1e-5)
+    # and it differs from a constant momentum of the first value: the schedule is really applied
+    assert not np.allclose(got, _reference("sgd", lrs, [moms[0]] * 5, nesterov=nesterov), rtol=1e-4)
+
+
+@pytest.mark.parametrize("cls,decay", [(optimizers.Adam, 0.0), (optimizers.AdamW, 0.01)])
+def test_adam_cycled_beta_1_changes_updates_under_jit(cls, decay):
+    schedule = onecycle.OneCycle(0.1, 10)
+    beta_1 = schedule.momentum(0.95, 0.85)
+    kwargs = {"weight_decay": decay} if cls is optimizers.AdamW else {}
+    got = _train(cls(learning_rate=schedule, beta_1=beta_1, **kwargs))
+    lrs, moms = schedule.evaluate(np.arange(5)), beta_1.evaluate(np.arange(5))
+    np.testing.assert_allclose(got, _reference("adam", lrs, moms, weight_decay=decay), rtol=1e-5)
+
+
+def test_float_momentum_is_keras_sgd():
+    ours = _train(optimizers.SGD(0.01, momentum=0.9))
+    theirs = _train(keras.optimizers.SGD(0.01, momentum=0.9))
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_config_round_trip_keeps_the_schedule():
+    schedule = onecycle.OneCycle(0.1, 100)
+    optimizer = optimizers.Adam(learning_rate=schedule, beta_1=schedule.momentum())
+    restored = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+    assert type(restored) is optimizers.Adam
+    np.testing.assert_allclose(restored.beta_1.evaluate([0, 45]), [0.95, 0.85])
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.0, float("nan"), "0.9"])
+def test_bad_momentum_is_named(value):
+    with pytest.raises(ValueError, match="momentum"):
+        optimizers.SGD(0.01, momentum=value)
+    with pytest.raises(ValueError, match="beta_1"):
+        optimizers.Adam(0.01, beta_1=value)
