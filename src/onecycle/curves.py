@@ -24,7 +24,8 @@ SHAPES = ("linear", "cosine", "exponential")
 
 
 def linear_interpolate(start, end, pct, xp=ops):
-    return start + (end - start) * pct
+    # Weighted form: exact at both ends in float32, where `start + (end - start) * pct` is not.
+    return start * (1.0 - pct) + end * pct
 
 
 def cosine_interpolate(start, end, pct, xp=ops):

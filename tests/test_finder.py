@@ -1,0 +1,156 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import onecycle
+from onecycle import LRFinderResult, find_lr
+
+
+def _state(model):
+    return [np.array(keras.ops.convert_to_numpy(v.value)) for v in model.variables + model.optimizer.variables]
+
+
+def _assert_restored(model, before, lr_object):
+    after = _state(model)
+    assert len(after) == len(before)
+    for a, b in zip(before, after):
+        np.testing.assert_array_equal(a, b)
+    assert model.optimizer._learning_rate is lr_object
+
+
+def _trained(tiny_classifier, optimizer=None):
+    model, x, y = tiny_classifier(optimizer)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)  # momentum slots and step count are non-zero
+    return model, x, y
+
+
+def test_records_true_batch_loss_and_restores(tiny_classifier):
+    model, x, y = _trained(tiny_classifier)
+    before, lr_object = _state(model), model.optimizer._learning_rate
+    result = find_lr(model, x, y, batch_size=16, num_steps=30, end_lr=1e-3, verbose=0)
+    _assert_restored(model, before, lr_object)
+    assert len(result.lrs) == 30 and result.lrs[0] == pytest.approx(1e-7) and result.lrs[-1] == pytest.approx(1e-3)
+    # at tiny rates the weights barely move, so every batch loss is that batch's own loss, not a running mean
+    first = model.evaluate(x, y, verbose=0)
+    assert np.std(result.losses) > 0
+    assert abs(np.mean(result.losses) - first) < 0.2
+
+
+def test_divergence_stops_and_restores(tiny_classifier):
+    model, x, y = _trained(tiny_classifier)
+    before, lr_object = _state(model), model.optimizer._learning_rate
+    result = find_lr(model, x, y, batch_size=16, num_steps=300, start_lr=1e-4, end_lr=1e6, verbose=0)
+    assert result.diverged and len(result.lrs) < 300
+    _assert_restored(model, before, lr_object)
+    assert np.isfinite(result.suggest()) and result.suggest() > 0
+
+
+class _Boom(keras.utils.PyDataset):
+    def __init__(self, x, y, fail_at, error):
+        super().__init__()
+        self.x, self.y, self.calls, self.fail_at, self.error = x, y, 0, fail_at, error
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise self.error
+        return self.x[i * 16 : (i + 1) * 16], self.y[i * 16 : (i + 1) * 16]
+
+
+@pytest.mark.parametrize("error", [RuntimeError("data went away"), KeyboardInterrupt()])
+def test_exception_and_interrupt_restore_state(tiny_classifier, error):
+    schedule = onecycle.OneCycle(0.05, 100)
+    model, x, y = _trained(tiny_classifier, onecycle.optimizers.Adam(schedule, beta_1=schedule.momentum()))
+    before, lr_object = _state(model), model.optimizer._learning_rate
+    with pytest.raises(type(error)):
+        find_lr(model, _Boom(x, y, fail_at=8, error=error), num_steps=20, verbose=0)
+    _assert_restored(model, before, lr_object)
+    assert isinstance(model.optimizer._learning_rate, onecycle.OneCycle)
+
+
+def test_accepts_tf_dataset_and_repeats_it(tiny_classifier):
+    tf = pytest.importorskip("tensorflow")
+    model, x, y = tiny_classifier()
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)  # 3 batches, 40 steps
+    result = find_lr(model, dataset, num_steps=40, end_lr=1e-2, verbose=0)
+    assert len(result.lrs) == 40
+
+
+def test_validation_data_is_recorded_instead(tiny_classifier):
+    model, x, y = tiny_classifier()
+    result = find_lr(model, x, y, num_steps=10, end_lr=1e-5, validation_data=(x[:32], y[:32]), verbose=0)
+    # at rates this small the validation loss barely moves from step to step
+    assert np.ptp(result.losses) < 1e-2
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(start_lr=0.0), "start_lr=0.0"),
+        (dict(start_lr=1.0, end_lr=0.1), "start_lr=1.0"),
+        (dict(num_steps=1), "num_steps=1"),
+        (dict(num_steps=0), "num_steps=0"),
+        (dict(mode="cubic"), "mode='cubic'"),
+        (dict(batch_size=0), "batch_size=0"),
+        (dict(smoothing=1.0), "smoothing=1.0"),
+        (dict(divergence_threshold=1.0), "divergence_threshold=1.0"),
+    ],
+)
+def test_bad_arguments(tiny_classifier, kwargs, match):
+    model, x, y = tiny_classifier()
+    with pytest.raises(ValueError, match=match):
+        find_lr(model, x, y, verbose=0, **kwargs)
+
+
+def test_uncompiled_model_and_empty_data(tiny_classifier):
+    model, x, y = tiny_classifier()
+    with pytest.raises(ValueError, match="compiled"):
+        find_lr(keras.Sequential([keras.Input((8,)), keras.layers.Dense(1)]), x, y)
+    with pytest.raises(ValueError, match="no samples"):
+        find_lr(model, x[:0], y[:0])
+
+
+def test_fewer_than_two_finite_points_is_an_error():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(onecycle.optimizers.SGD(0.01), "mse")
+    x, y = np.ones((8, 2), "float32"), np.full((8, 1), np.nan, "float32")
+    with pytest.raises(ValueError, match="fewer than 2 finite points"):
+        find_lr(model, x, y, num_steps=10, verbose=0)
+
+
+def _curve():
+    lrs = np.logspace(-5, 0, 60)
+    losses = 2.0 - np.tanh((np.log10(lrs) + 2.5) * 2) * 0.8 + np.where(lrs > 0.2, (lrs - 0.2) * 30, 0)
+    return LRFinderResult(lrs, losses, losses)
+
+
+def test_suggestion_methods_on_a_known_curve():
+    result = _curve()
+    lowest = result.lrs[np.argmin(result.losses)]
+    assert result.suggest("minimum") == pytest.approx(lowest / 10)
+    assert result.suggest("steepest") == pytest.approx(10 ** -2.5, rel=0.25)
+    assert 1e-4 < result.suggest("valley") < lowest
+    assert result.suggest() == result.suggest("minimum")
+    with pytest.raises(ValueError, match="method='nope'"):
+        result.suggest("nope")
+
+
+def test_save_load_and_plot(tmp_path, capsys):
+    result = _curve()
+    result.losses[-1] = np.nan
+    path = tmp_path / "curve.json"
+    result.save(path)
+    assert json.loads(path.read_text())["losses"][-1] is None
+    loaded = LRFinderResult.load(path)
+    np.testing.assert_array_equal(loaded.lrs, result.lrs)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = loaded.plot()
+    assert ax.get_xscale() == "log" and any("suggested" in t.get_text() for t in ax.get_legend().get_texts())
+    assert capsys.readouterr().out == ""

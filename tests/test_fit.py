@@ -1,0 +1,43 @@
+import math
+
+import keras
+import numpy as np
+import pytest
+
+import onecycle
+
+
+def test_fit_one_cycle_finds_sizes_and_logs(tiny_classifier):
+    model, x, y = tiny_classifier()
+    history = onecycle.fit_one_cycle(model, x, y, epochs=3, batch_size=20, validation_split=0.25, verbose=0,
+                                     find_lr_kwargs={"num_steps": 40})
+    assert isinstance(history.lr_finder, onecycle.LRFinderResult)
+    steps = 3 * math.ceil(72 / 20)  # 72 training samples: the partial last batch counts
+    assert history.schedule.total_steps == steps
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == steps
+    assert history.schedule.max_lr == pytest.approx(history.lr_finder.suggest())
+    lr = history.history["learning_rate"]
+    assert len(lr) == 3 and lr[-1] == pytest.approx(history.schedule.final_lr, rel=1e-3)
+    assert history.history["momentum"][-1] == pytest.approx(0.95)
+
+
+def test_fit_one_cycle_with_given_rate_and_gradient_accumulation(tiny_classifier):
+    model, x, y = tiny_classifier(onecycle.optimizers.SGD(0.01, momentum=0.9, gradient_accumulation_steps=2))
+    history = onecycle.fit_one_cycle(model, x, y, epochs=2, batch_size=16, max_lr=0.1, verbose=0)
+    assert history.lr_finder is None
+    assert history.schedule.total_steps == 2 * 6  # every batch counts: the schedule reads the batch counter
+    assert history.history["learning_rate"][-1] == pytest.approx(history.schedule.final_lr, rel=1e-3)
+
+
+def test_schedule_logger_with_plain_keras_optimizer(tiny_classifier):
+    schedule = onecycle.OneCycle(0.1, 12)
+    model, x, y = tiny_classifier(keras.optimizers.SGD(schedule))
+    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[onecycle.ScheduleLogger()])
+    assert history.history["learning_rate"] == pytest.approx([float(schedule.evaluate(6)), float(schedule.evaluate(12))], rel=1e-3)
+    assert "momentum" not in history.history
+
+
+def test_bad_epochs(tiny_classifier):
+    model, x, y = tiny_classifier()
+    with pytest.raises(ValueError, match="epochs=0"):
+        onecycle.fit_one_cycle(model, x, y, epochs=0, max_lr=0.1)
