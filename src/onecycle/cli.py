@@ -82,7 +82,10 @@ def _run(args):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit:  # --help, or a bad option already reported in one line
+        return exit.code
     from onecycle.experiments.datasets import DatasetError
     from onecycle.experiments.storage import CorruptRunError
 

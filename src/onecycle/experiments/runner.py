@@ -57,7 +57,10 @@ def prepare_run_dir(config):
         existing = os.path.dirname(existing)
     if not os.access(existing, os.W_OK) or (os.path.isdir(path) and not os.access(path, os.W_OK)):
         raise ConfigError(f"--out: {path!r} cannot be written")
-    os.makedirs(path, exist_ok=True)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"--out: {path!r} cannot be created ({error.strerror})") from None
     return path
 
 

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The test suite: everything on TensorFlow (the default backend), then the library on JAX and PyTorch.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TF_CPP_MIN_LOG_LEVEL=3
+python -m pytest -q -p no:cacheprovider tests
+for backend in jax torch; do
+  echo "== KERAS_BACKEND=$backend"
+  KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider \
+    tests/test_curves.py tests/test_schedules.py tests/test_optimizers.py tests/test_finder.py tests/test_fit.py
+done

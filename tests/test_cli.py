@@ -1,0 +1,164 @@
+"""Every subcommand end to end on tiny budgets, and the bad inputs of the CLI."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from onecycle.cli import main
+from onecycle.experiments import datasets
+
+SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+TINY = ["--epochs", "2", "--seeds", "1", "--subset", "160", "--num-steps", "20", "--verbose", "0"]
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_find_lr_writes_curve(tmp_path, capsys):
+    code, out, _ = _run(capsys, "find-lr", "digits", "--num-steps", "30", "--out", str(tmp_path / "f"))
+    assert code == 0 and "suggested max learning rate (minimum)" in out
+    assert {"finder.json", "finder.png", "config.json"} <= set(os.listdir(tmp_path / "f"))
+
+
+def test_compare_then_report(tmp_path, capsys):
+    out_dir = tmp_path / "c"
+    code, out, _ = _run(capsys, "compare", "digits", *TINY, "--arms", "constant-default,onecycle,onecycle-short,cosine",
+                        "--out", str(out_dir))
+    assert code == 0
+    results = json.loads((out_dir / "results.json").read_text())
+    summary = {row["arm"]: row for row in results["summary"]}
+    assert set(summary) == {"constant-default", "onecycle", "onecycle-short", "cosine"}
+    for row in summary.values():
+        assert {"arm", "metric", "test_mean", "test_std", "best_val_mean", "epochs_to_baseline_best"} <= set(row)
+        assert row["metric"] == "accuracy" and 0 <= row["test_mean"] <= 1
+    assert summary["onecycle-short"]["epochs"] == 1
+    run = results["runs"][1]
+    assert run["arm"] == "onecycle" and len(run["epochs"]) == 2
+    assert run["epochs"][-1]["momentum"] == pytest.approx(0.95)
+    for name in ("report.md", "finder.png", "schedules.png", "val_metric.png", "config.json"):
+        assert (out_dir / name).exists()
+    assert not [n for n in os.listdir(out_dir) if n.endswith(".tmp")]
+    (out_dir / "report.md").unlink()
+    code, out, _ = _run(capsys, "report", str(out_dir))
+    assert code == 0 and "| onecycle |" in (out_dir / "report.md").read_text()
+
+
+def test_train_one_schedule_and_resume(tmp_path, capsys):
+    out_dir = tmp_path / "t"
+    code, _, _ = _run(capsys, "train", "digits", "--schedule", "onecycle", *TINY, "--max-lr", "0.05", "--out", str(out_dir))
+    assert code == 0
+    results = json.loads((out_dir / "results.json").read_text())
+    assert [r["arm"] for r in results["runs"]] == ["onecycle"] and results["max_lr"] == 0.05
+    # resuming a finished run keeps it as it is
+    code, _, _ = _run(capsys, "train", "--resume", str(out_dir))
+    assert code == 0
+    assert json.loads((out_dir / "results.json").read_text())["runs"] == results["runs"]
+
+
+@pytest.mark.parametrize(
+    "dataset,needs",
+    [
+        ("fashion_mnist", datasets.FASHION_MNIST_SYSTEM_DIR),
+        ("boston_housing", os.path.join(SHARED_DATA, "boston_housing")),
+        ("cifar10", os.path.join(SHARED_DATA, "cifar10")),
+    ],
+)
+def test_real_dataset_subsets(tmp_path, capsys, dataset, needs):
+    if not os.path.exists(needs):
+        pytest.skip(f"{needs} is not on this machine")
+    out_dir = tmp_path / dataset
+    code, _, err = _run(capsys, "compare", dataset, *TINY, "--arms", "constant-best,onecycle", "--data-dir", SHARED_DATA,
+                        "--out", str(out_dir))
+    assert code == 0, err
+    results = json.loads((out_dir / "results.json").read_text())
+    assert results["dataset"]["metric"] == ("rmse" if dataset == "boston_housing" else "accuracy")
+    assert results["dataset"]["train"] == 160
+
+
+def test_loaders_match_keras_split():
+    if not os.path.exists(os.path.join(SHARED_DATA, "boston_housing")):
+        pytest.skip("no local Boston Housing")
+    (x, y), (xt, yt), _ = datasets.load_boston_housing(SHARED_DATA)
+    assert x.shape == (404, 13) and xt.shape == (102, 13)
+    assert list(x[0, :3]) == pytest.approx([1.23247, 0.0, 8.14]) and y[0] == 15.2 and yt[0] == 7.2
+
+
+def test_idx_reader_on_tiny_files(tmp_path):
+    import gzip
+    import struct
+
+    import numpy as np
+
+    folder = tmp_path / "fashion-mnist"
+    folder.mkdir()
+    for prefix, n in (("train", 60000), ("t10k", 10000)):
+        images = np.zeros((n, 28, 28), np.uint8)
+        images[:, 0, 0] = np.arange(n) % 256
+        with gzip.open(folder / f"{prefix}-images-idx3-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">HBB3I", 0, 8, 3, n, 28, 28) + images.tobytes())
+        with gzip.open(folder / f"{prefix}-labels-idx1-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">HBBI", 0, 8, 1, n) + (np.arange(n) % 10).astype(np.uint8).tobytes())
+    (x, y), (xt, yt), source = datasets.load_fashion_mnist(str(tmp_path))
+    assert x.shape == (60000, 28, 28, 1) and x[3, 0, 0, 0] == 3 and y[13] == 3 and str(folder) in source
+
+
+def _bad(tmp_path, capsys, *argv):
+    code, out, err = _run(capsys, *argv)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "argv,expected",
+    [
+        (["compare", "mnist"], "'mnist'"),
+        (["compare", "digits", "--arms", "onecycle,warp"], "--arms"),
+        (["compare", "digits", "--optimizer", "lion"], "--optimizer"),
+        (["compare", "digits", "--epochs", "0"], "--epochs"),
+        (["compare", "digits", "--batch-size", "-1"], "--batch-size"),
+        (["compare", "digits", "--seeds", "0"], "--seeds"),
+        (["compare", "digits", "--epochs", "two"], "--epochs"),
+        (["compare", "digits", "--max-lr", "nan"], "--max-lr"),
+        (["train", "digits", "--schedule", "step"], "--schedule"),
+        (["find-lr", "digits", "--method", "guess"], "--method"),
+        (["report", "/nonexistent/run"], "run_dir"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(tmp_path, capsys, argv, expected):
+    out_dir = tmp_path / "out"
+    line = _bad(tmp_path, capsys, *argv, *(["--out", str(out_dir)] if argv[0] != "report" else []))
+    assert expected in line
+    assert not out_dir.exists()
+
+
+def test_non_empty_or_unwritable_out(tmp_path, capsys):
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("mine")
+    assert "--out" in _bad(tmp_path, capsys, "compare", "digits", "--out", str(taken))
+    assert os.listdir(taken) == ["notes.txt"]
+    assert "--out" in _bad(tmp_path, capsys, "compare", "digits", "--out", str(taken / "notes.txt" / "run"))
+    assert "--out" in _bad(tmp_path, capsys, "compare", "digits", "--out", "/proc/onecycle-run")
+
+
+def test_wrong_shape_data_file(tmp_path, capsys):
+    folder = tmp_path / "data" / "boston_housing"
+    folder.mkdir(parents=True)
+    (folder / "housing.data").write_text("1 2 3\n4 5 6\n")
+    line = _bad(tmp_path, capsys, "compare", "boston_housing", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "o"))
+    assert "housing.data" in line and "(2, 3)" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_module_entry_point_has_no_traceback():
+    proc = subprocess.run([sys.executable, "-m", "onecycle", "compare", "digits", "--epochs", "-3"],
+                          capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--epochs" in proc.stderr
