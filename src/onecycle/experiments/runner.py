@@ -2,6 +2,7 @@
 
 import math
 import os
+import shutil
 import sys
 import time
 
@@ -27,14 +28,41 @@ class DivergenceRecorder(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-class EpochClock(keras.callbacks.Callback):
-    """Writes the seconds since the start of training into the epoch logs as `wall_time`."""
+class EpochLog(keras.callbacks.Callback):
+    """Keeps one record per finished epoch in `path` (JSON, written atomically), wall time included.
+
+    Placed before `BackupAndRestore`, so an epoch is logged before its backup is written; on resume,
+    records past the restored epoch are dropped and the clock continues from the last record.
+    """
+
+    def __init__(self, path, metric):
+        super().__init__()
+        self.path, self.metric = path, metric
+        self.epochs = storage.read_json(path) if os.path.exists(path) else []
+        self.resumed = False
 
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
 
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self.resumed:
+            self.resumed = True
+            self.epochs = self.epochs[:epoch]
+            self.offset = self.epochs[-1]["wall_time"] if self.epochs else 0.0
+
     def on_epoch_end(self, epoch, logs=None):
-        logs["wall_time"] = time.perf_counter() - self.start
+        logs["wall_time"] = self.offset + time.perf_counter() - self.start
+        self.epochs.append({
+            "epoch": epoch + 1,
+            "loss": logs.get("loss"),
+            "val_loss": logs.get("val_loss"),
+            "metric": logs.get(self.metric),
+            "val_metric": logs.get(f"val_{self.metric}"),
+            "learning_rate": logs["learning_rate"],
+            "momentum": logs.get("momentum", arms.MOMENTUM),
+            "wall_time": logs["wall_time"],
+        })
+        storage.write_json(self.path, self.epochs)
 
 
 def _compile(model, dataset, optimizer):
@@ -86,41 +114,48 @@ def find_lr(config):
     return result, path
 
 
-def train_one(dataset, config, arm, seed, max_lr, verbose):
-    """One training run; returns its record for results.json."""
+def _check_backup(model, backup_dir):
+    """A backup that exists must load; a corrupt one is reported, never silently restarted."""
+    weights = os.path.join(backup_dir, "latest.weights.h5")
+    if not os.path.exists(weights):
+        return
+    try:
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(weights)
+    except Exception as error:  # h5py and Keras raise many kinds for a damaged file
+        raise storage.CorruptRunError(
+            f"backup {weights} cannot be loaded ({type(error).__name__}); delete {backup_dir} to restart this run"
+        ) from None
+
+
+def backup_dir(run_dir, arm, seed):
+    return os.path.join(run_dir, "backups", f"{arm}-seed{seed}")
+
+
+def train_one(dataset, config, arm, seed, max_lr, verbose, run_dir):
+    """One training run, resumable from its backup in `run_dir`; returns its record for results.json."""
     keras.utils.set_random_seed(seed)
     model = models.for_dataset(dataset)
     steps_per_epoch = math.ceil(len(dataset.x_train) / config.batch_size)
     plan = arms.plan(arm, optimizer=config.optimizer, max_lr=max_lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch)
     _compile(model, dataset, plan.optimizer)
-    divergence = DivergenceRecorder()
-    history = model.fit(
+    backups = backup_dir(run_dir, arm, seed)
+    _check_backup(model, backups)
+    os.makedirs(backups, exist_ok=True)
+    divergence, log = DivergenceRecorder(), EpochLog(os.path.join(backups, "epochs.json"), dataset.metric)
+    model.fit(
         dataset.x_train, dataset.y_train, validation_data=(dataset.x_val, dataset.y_val), epochs=plan.epochs,
         batch_size=config.batch_size, verbose=verbose,
-        callbacks=[onecycle.ScheduleLogger(), EpochClock(), divergence],
+        callbacks=[onecycle.ScheduleLogger(), divergence, log,
+                   keras.callbacks.BackupAndRestore(backups, double_checkpoint=True)],
     )
-    metric = dataset.metric
-    logs = history.history
-    epochs = [
-        {
-            "epoch": i + 1,
-            "loss": logs["loss"][i],
-            "val_loss": logs["val_loss"][i],
-            "metric": logs[metric][i],
-            "val_metric": logs[f"val_{metric}"][i],
-            "learning_rate": logs["learning_rate"][i],
-            "momentum": logs.get("momentum", [arms.MOMENTUM] * (i + 1))[i],
-            "wall_time": logs["wall_time"][i],
-        }
-        for i in range(len(logs["loss"]))
-    ]
-    test = model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0, return_dict=True)[metric]
+    test = model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0, return_dict=True)[dataset.metric]
     return {
         "arm": arm,
         "seed": seed,
         "planned_epochs": plan.epochs,
         "steps_per_epoch": steps_per_epoch,
-        "epochs": epochs,
+        "epochs": log.epochs,
         "test_metric": test if math.isfinite(test) else None,
         "diverged_step": divergence.step,
         "learning_rate": storage.describe_value(plan.learning_rate),
@@ -155,9 +190,11 @@ def compare(config, resume=False):
     todo = [(arm, seed) for arm in config.arm_list() for seed in range(config.seeds) if (arm, seed) not in done]
     for i, (arm, seed) in enumerate(todo, start=len(done) + 1):
         print(f"[{i}/{len(done) + len(todo)}] {config.dataset}: arm {arm}, seed {seed}", flush=True)
-        results["runs"].append(train_one(dataset, config, arm, seed, results["max_lr"] or 1.0, _verbose(config)))
+        results["runs"].append(train_one(dataset, config, arm, seed, results["max_lr"] or 1.0, _verbose(config), path))
         results["summary"] = report.summarize(results)
         storage.write_json(results_path, results)
+        shutil.rmtree(backup_dir(path, arm, seed), ignore_errors=True)
+    shutil.rmtree(os.path.join(path, "backups"), ignore_errors=True)
     results["summary"] = report.summarize(results)
     storage.write_json(results_path, results)
     report.write(path)
