@@ -89,7 +89,7 @@ class _Snapshot:
         self.model = model
         self.optimizer = _inner(model.optimizer)
         self.variables = list(model.variables) + list(model.optimizer.variables) + list(model.metrics_variables)
-        self.values = [np.array(ops.convert_to_numpy(v.value)) for v in self.variables]
+        self.values = [_to_numpy(v) for v in self.variables]
         self.learning_rate = self.optimizer._learning_rate
 
     def restore(self):
@@ -97,6 +97,13 @@ class _Snapshot:
         for variable, value in zip(self.variables, self.values):
             variable.assign(value)
         self.model.train_function = None  # the traced step reads the learning-rate object
+
+
+def _to_numpy(variable):
+    value = variable.value
+    if hasattr(value, "read_value"):  # a tf.distribute variable: read it in cross-replica context
+        value = value.read_value()
+    return np.array(ops.convert_to_numpy(value))
 
 
 def _inner(optimizer):
