@@ -1,6 +1,7 @@
 """The summary table, the plots and report.md of a run folder, all rebuilt from its JSON files."""
 
 import os
+import warnings
 
 import matplotlib
 
@@ -48,39 +49,42 @@ def _first_epoch_reaching(curve, target, higher):
 
 
 def summarize(results):
-    """One row per arm: final/best validation metric, test metric (mean and std over seeds), epochs
-    to reach the best constant-rate arm's best validation metric (on the mean curve), wall time."""
+    """One row per arm: final/best validation metric and test metric (mean and std over seeds), and
+    the first epoch at which the arm's mean validation curve reaches the best point of the best
+    constant-rate arm's mean curve (the baseline), and wall time."""
     metric = results["dataset"]["metric"]
     higher = _higher_is_better(metric)
     best_of = np.nanmax if higher else np.nanmin
-    rows = []
+    rows, curves_by_arm = [], {}
     for arm, runs in _by_arm(results["runs"]).items():
         curves = _val_curves(runs)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             bests = [float(best_of(c)) if not np.all(np.isnan(c)) else None for c in curves]
-            mean_curve = np.nanmean(curves, axis=0) if not np.all(np.isnan(curves)) else curves[0]
-        final_mean, final_std = _mean_std([r["epochs"][-1]["val_metric"] if r["epochs"] else None for r in runs])
-        best_mean, best_std = _mean_std(bests)
-        test_mean, test_std = _mean_std([r["test_metric"] for r in runs])
+            curves_by_arm[arm] = np.nanmean(curves, axis=0)
         rows.append({
             "arm": arm, "metric": metric, "seeds": len(runs), "epochs": runs[0]["planned_epochs"],
-            "final_val_mean": final_mean, "final_val_std": final_std,
-            "best_val_mean": best_mean, "best_val_std": best_std,
-            "test_mean": test_mean, "test_std": test_std,
+            **_prefixed("final_val", _mean_std([r["epochs"][-1]["val_metric"] if r["epochs"] else None for r in runs])),
+            **_prefixed("best_val", _mean_std(bests)),
+            **_prefixed("test", _mean_std([r["test_metric"] for r in runs])),
             "wall_time_mean": _mean_std([r["epochs"][-1]["wall_time"] if r["epochs"] else None for r in runs])[0],
             "diverged_runs": sum(r["diverged_step"] is not None for r in runs),
             "diverged_steps": [r["diverged_step"] for r in runs if r["diverged_step"] is not None],
-            "_mean_curve": mean_curve,
         })
-    constants = [r for r in rows if r["arm"].startswith("constant") and r["best_val_mean"] is not None]
-    baseline = (max if higher else min)(constants, key=lambda r: r["best_val_mean"]) if constants else None
+    targets = {arm: float(best_of(c)) for arm, c in curves_by_arm.items()
+               if arm.startswith("constant") and np.any(np.isfinite(c))}
+    baseline = (max if higher else min)(targets, key=targets.get) if targets else None
     for row in rows:
-        curve = row.pop("_mean_curve")
-        row["baseline_arm"] = baseline["arm"] if baseline else None
+        row["baseline_arm"] = baseline
+        row["baseline_best_val"] = targets[baseline] if baseline else None
         row["epochs_to_baseline_best"] = (
-            _first_epoch_reaching(curve, baseline["best_val_mean"], higher) if baseline else None
+            _first_epoch_reaching(curves_by_arm[row["arm"]], targets[baseline], higher) if baseline else None
         )
     return rows
+
+
+def _prefixed(prefix, mean_std):
+    return {f"{prefix}_mean": mean_std[0], f"{prefix}_std": mean_std[1]}
 
 
 def save_finder_plot(result, path, method):
@@ -122,8 +126,7 @@ def save_metric_plot(results, path):
         ax.fill_between(x, mean - std, mean + std, alpha=0.2)
     summary = results.get("summary") or summarize(results)
     if summary and summary[0]["baseline_arm"]:
-        best = next(r for r in summary if r["arm"] == summary[0]["baseline_arm"])["best_val_mean"]
-        ax.axhline(best, color="0.4", linestyle=":", label=f"best constant-rate val {metric}")
+        ax.axhline(summary[0]["baseline_best_val"], color="0.4", linestyle=":", label=f"best constant-rate val {metric}")
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"validation {metric}")
     if _higher_is_better(metric):
@@ -203,7 +206,8 @@ def write(path):
         save_metric_plot(results, os.path.join(path, "val_metric.png"))
         sections += ["## Results", "", table(results["summary"]), "",
                      "Mean ± std over seeds. \"Epochs to best constant-rate val\": first epoch at which the arm's "
-                     f"mean validation curve reaches the best mean of the constant-rate arms ({results['summary'][0]['baseline_arm']}).",
+                     "mean validation curve reaches the best point of the best constant-rate arm's mean curve "
+                     f"({results['summary'][0]['baseline_arm']}: {_fmt(results['summary'][0]['baseline_best_val'], 0.0, results['summary'][0]['metric']).split(' ±')[0]}).",
                      "", "Arms: " + "; ".join(f"`{a}`: {arms.DESCRIPTIONS[a]}" for a in _by_arm(results["runs"])) + ".", "",
                      "![validation metric](val_metric.png)", "", "![schedules](schedules.png)", ""]
     tmp = os.path.join(path, "report.md.tmp")
