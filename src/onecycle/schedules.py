@@ -7,6 +7,18 @@ from onecycle import checks
 from onecycle.curves import NUMPY_OPS, SHAPES, piecewise
 
 
+def _is_eager_torch(step):
+    if keras.backend.backend() != "torch" or isinstance(step, (np.ndarray, list)):
+        return False
+    import torch
+
+    if isinstance(step, keras.Variable):
+        step = step.value
+    if not isinstance(step, torch.Tensor) or step.ndim != 0 or torch.compiler.is_compiling():
+        return False
+    return True
+
+
 @keras.saving.register_keras_serializable(package="onecycle")
 class Piecewise(keras.optimizers.schedules.LearningRateSchedule):
     """A schedule made of consecutive phases, each interpolating between two values.
@@ -50,7 +62,19 @@ class Piecewise(keras.optimizers.schedules.LearningRateSchedule):
         self.name = name
 
     def __call__(self, step):
+        if _is_eager_torch(step):
+            return self._eager_value(int(keras.ops.convert_to_numpy(step)))
         return piecewise(step, self.boundaries, self.values, self.shapes)
+
+    def _eager_value(self, step):
+        # PyTorch runs the train step eagerly: two dozen tiny tensor ops per call (and Keras calls a
+        # momentum schedule once per variable) cost up to a third of a small model's step time, where
+        # the same math on one Python number is a few microseconds. Cached for the current step.
+        cached = getattr(self, "_eager_cache", None)
+        if cached is None or cached[0] != step:
+            cached = (step, float(self.evaluate(step)))
+            self._eager_cache = cached
+        return cached[1]
 
     def evaluate(self, steps, dtype="float64"):
         """The schedule at `steps` as a NumPy array, computed in NumPy (float64 by default)."""
