@@ -9,3 +9,6 @@ for backend in jax torch; do
   KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider \
     tests/test_curves.py tests/test_schedules.py tests/test_optimizers.py tests/test_finder.py tests/test_fit.py
 done
+echo "== benchmarks, --quick (checks that they run; no timing is asserted)"
+python benchmarks/schedule_cost.py --quick
+python benchmarks/finder_quality.py digits --quick > /dev/null
