@@ -35,7 +35,8 @@ class ArmPlan:
     momentum: object
 
 
-def _optimizer(name, learning_rate, momentum):
+def make_optimizer(name, learning_rate, momentum=MOMENTUM):
+    """`onecycle.optimizers.SGD` ("sgd") or `Adam` ("adam") with a rate and a momentum / beta_1."""
     if name == "sgd":
         return SGD(learning_rate=learning_rate, momentum=momentum)
     return Adam(learning_rate=learning_rate, beta_1=momentum)
@@ -62,4 +63,4 @@ def plan(arm, *, optimizer, max_lr, epochs, steps_per_epoch):
         )
     else:
         raise ValueError(f"Argument `arm` must be one of {', '.join(ARMS)}. Received: arm={arm!r}")
-    return ArmPlan(_optimizer(optimizer, lr, momentum), epochs, lr, momentum)
+    return ArmPlan(make_optimizer(optimizer, lr, momentum), epochs, lr, momentum)

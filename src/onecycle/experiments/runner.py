@@ -95,7 +95,7 @@ def prepare_run_dir(config):
 def _range_test(config, dataset, verbose):
     keras.utils.set_random_seed(config.seed)
     model = models.for_dataset(dataset)
-    _compile(model, dataset, arms.plan("constant-default", optimizer=config.optimizer, max_lr=1.0, epochs=1, steps_per_epoch=1).optimizer)
+    _compile(model, dataset, arms.make_optimizer(config.optimizer, arms.KERAS_DEFAULT_LR[config.optimizer]))
     return onecycle.find_lr(
         model, dataset.x_train, dataset.y_train, batch_size=config.batch_size, num_steps=config.num_steps,
         seed=config.seed, verbose=verbose,
