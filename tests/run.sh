@@ -12,3 +12,4 @@ done
 echo "== benchmarks, --quick (checks that they run; no timing is asserted)"
 python benchmarks/schedule_cost.py --quick
 python benchmarks/finder_quality.py digits --quick > /dev/null
+python benchmarks/batch_size.py digits --quick > /dev/null
