@@ -162,3 +162,21 @@ def test_module_entry_point_has_no_traceback():
     proc = subprocess.run([sys.executable, "-m", "onecycle", "compare", "digits", "--epochs", "-3"],
                           capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--epochs" in proc.stderr
+
+
+def test_cifar10_keras_layout(tmp_path):
+    import pickle
+
+    import numpy as np
+
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8), b"labels": [1, 2, 3, 4]}
+        (folder / name).write_bytes(pickle.dumps(batch))
+    (x, y), (xt, yt), source = datasets.load_cifar10(str(tmp_path))
+    assert x.shape == (20, 32, 32, 3) and xt.shape == (4, 32, 32, 3) and list(yt) == [1, 2, 3, 4]
+    raw = pickle.loads((folder / "test_batch").read_bytes())[b"data"]
+    assert x.dtype == np.uint8 and (xt[0, 0, 1, 2] == raw[0, 2 * 1024 + 1])
+    assert "Keras layout" in source

@@ -8,6 +8,7 @@ statistics of the training split only.
 import dataclasses
 import gzip
 import os
+import pickle
 import struct
 
 import numpy as np
@@ -80,57 +81,82 @@ def _candidate_dirs(data_dir, *subdirs):
     return [os.path.join(data_dir, sub) for sub in subdirs]
 
 
+def _find(dirs, *names):
+    """The first of `dirs` that holds every file in `names`, as a list of paths, or None."""
+    for directory in dirs:
+        paths = [os.path.join(directory, name) for name in names]
+        if all(os.path.exists(p) for p in paths):
+            return paths
+    return None
+
+
 def load_fashion_mnist(data_dir=None):
     names = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
     dirs = _candidate_dirs(data_dir, "fashion-mnist", "fashion_mnist", "") + [FASHION_MNIST_SYSTEM_DIR]
-    for directory in dirs:
-        paths = [os.path.join(directory, n) for n in names]
-        if all(os.path.exists(p) for p in paths):
-            xtr, ytr, xte, yte = (_read_idx(p) for p in paths)
-            for p, a, shape in zip(paths, (xtr, ytr, xte, yte), [(60000, 28, 28), (60000,), (10000, 28, 28), (10000,)]):
-                _check_shape(p, a, shape)
-            return (xtr[..., None], ytr), (xte[..., None], yte), f"IDX files in {directory}"
+    paths = _find(dirs, *names)
+    if paths:
+        shapes = [(60000, 28, 28), (60000,), (10000, 28, 28), (10000,)]
+        xtr, ytr, xte, yte = (_check_shape(p, _read_idx(p), shape) for p, shape in zip(paths, shapes))
+        return (xtr[..., None], ytr), (xte[..., None], yte), f"IDX files in {os.path.dirname(paths[0])}"
     how = "Install the Debian package dataset-fashion-mnist or pass --data-dir with the four IDX .gz files."
     ((xtr, ytr), (xte, yte)), source = _keras_download("fashion_mnist", dirs, how)
     return (xtr[..., None], ytr), (xte[..., None], yte), source
 
 
+def _read_cifar_npz(path):
+    try:
+        with np.load(path) as f:
+            arrays = [f[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+    except (OSError, KeyError, ValueError) as error:
+        raise DatasetError(f"Data file {path} is not a CIFAR-10 npz: {error}") from None
+    shapes = [(None, 32, 32, 3), (None, 1), (None, 32, 32, 3), (None, 1)]
+    xtr, ytr, xte, yte = (_check_shape(path, a, s) for a, s in zip(arrays, shapes))
+    return (xtr, ytr.ravel()), (xte, yte.ravel())
+
+
+def _read_cifar_batches(paths):
+    """The pickled batches of `cifar-10-batches-py`, the layout keras.datasets.cifar10 downloads."""
+    images, labels = [], []
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                batch = pickle.load(f, encoding="bytes")
+            images.append(_check_shape(path, np.asarray(batch[b"data"], np.uint8), (None, 3072)))
+            labels.append(np.asarray(batch[b"labels"]))
+        except (OSError, KeyError, pickle.UnpicklingError, EOFError) as error:
+            raise DatasetError(f"Data file {path} is not a CIFAR-10 batch: {error}") from None
+    x = np.concatenate(images).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return x, np.concatenate(labels)
+
+
 def load_cifar10(data_dir=None):
     dirs = _candidate_dirs(data_dir, "cifar10", "")
-    for directory in dirs:
-        path = os.path.join(directory, "cifar10_jpeg_q75.npz")
-        if os.path.exists(path):
-            try:
-                with np.load(path) as f:
-                    arrays = [f[k] for k in ("x_train", "y_train", "x_test", "y_test")]
-            except (OSError, KeyError, ValueError) as error:
-                raise DatasetError(f"Data file {path} is not a CIFAR-10 npz: {error}") from None
-            xtr, ytr, xte, yte = (
-                _check_shape(path, a, s)
-                for a, s in zip(arrays, [(None, 32, 32, 3), (None, 1), (None, 32, 32, 3), (None, 1)])
-            )
-            return (xtr, ytr.ravel()), (xte, yte.ravel()), f"{path} (CIFAR-10, JPEG q75 rebuild)"
-    how = "Pass --data-dir with cifar10/cifar10_jpeg_q75.npz."
+    paths = _find(dirs, "cifar10_jpeg_q75.npz")
+    if paths:
+        return (*_read_cifar_npz(paths[0]), f"{paths[0]} (CIFAR-10, JPEG q75 rebuild)")
+    batches = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    paths = _find([os.path.join(d, "cifar-10-batches-py") for d in dirs], *batches)
+    if paths:
+        return _read_cifar_batches(paths[:5]), _read_cifar_batches(paths[5:]), f"{os.path.dirname(paths[0])} (Keras layout)"
+    how = "Pass --data-dir with cifar10/cifar10_jpeg_q75.npz or cifar-10-batches-py/."
     ((xtr, ytr), (xte, yte)), source = _keras_download("cifar10", dirs, how)
     return (xtr, ytr.ravel()), (xte, yte.ravel()), source
 
 
 def load_boston_housing(data_dir=None):
-    dirs = _candidate_dirs(data_dir, "boston_housing", "")
-    for directory in dirs:
-        path = os.path.join(directory, "housing.data")
-        if os.path.exists(path):
-            try:
-                table = np.loadtxt(path, dtype=np.float64)
-            except ValueError as error:
-                raise DatasetError(f"Data file {path} is not a whitespace-separated table: {error}") from None
-            _check_shape(path, table, (506, 14))
-            order = np.arange(len(table))
-            np.random.RandomState(113).shuffle(order)  # keras.datasets.boston_housing's split
-            train, test = table[order[:404]], table[order[404:]]
-            return (train[:, :13], train[:, 13]), (test[:, :13], test[:, 13]), f"{path} (Keras split, seed 113)"
+    paths = _find(_candidate_dirs(data_dir, "boston_housing", ""), "housing.data")
+    if paths:
+        try:
+            table = np.loadtxt(paths[0], dtype=np.float64)
+        except ValueError as error:
+            raise DatasetError(f"Data file {paths[0]} is not a whitespace-separated table: {error}") from None
+        _check_shape(paths[0], table, (506, 14))
+        order = np.arange(len(table))
+        np.random.RandomState(113).shuffle(order)  # keras.datasets.boston_housing's split
+        train, test = table[order[:404]], table[order[404:]]
+        return (train[:, :13], train[:, 13]), (test[:, :13], test[:, 13]), f"{paths[0]} (Keras split, seed 113)"
     how = "Pass --data-dir with boston_housing/housing.data."
-    ((xtr, ytr), (xte, yte)), source = _keras_download("boston_housing", dirs, how)
+    ((xtr, ytr), (xte, yte)), source = _keras_download("boston_housing", _candidate_dirs(data_dir, "boston_housing", ""), how)
     return (xtr, ytr), (xte, yte), source
 
 
