@@ -41,3 +41,9 @@ def test_bad_epochs(tiny_classifier):
     model, x, y = tiny_classifier()
     with pytest.raises(ValueError, match="epochs=0"):
         onecycle.fit_one_cycle(model, x, y, epochs=0, max_lr=0.1)
+
+
+def test_plain_keras_optimizer_warns_that_momentum_stays(tiny_classifier):
+    model, x, y = tiny_classifier(keras.optimizers.SGD(0.01, momentum=0.9))
+    with pytest.warns(UserWarning, match="momentum stays constant"):
+        onecycle.fit_one_cycle(model, x, y, epochs=1, max_lr=0.1, verbose=0)

@@ -1,5 +1,7 @@
 """`fit_one_cycle`: range test, 1cycle schedule sized to the real run, and `model.fit` in one call."""
 
+import warnings
+
 import keras
 
 from onecycle import checks, data, suggest
@@ -25,7 +27,13 @@ def install_schedule(model, learning_rate, momentum=None):
     optimizer = _inner(model.optimizer)
     optimizer._learning_rate = learning_rate
     name = _scheduled_momentum_name(optimizer)
-    if momentum is not None and name is not None:
+    if momentum is not None and name is None:
+        warnings.warn(
+            f"{type(optimizer).__name__} cannot take a momentum schedule; its momentum stays constant. "
+            "Use onecycle.optimizers.SGD (with momentum > 0), Adam or AdamW to cycle it.",
+            stacklevel=2,
+        )
+    elif momentum is not None:
         setattr(optimizer, name, momentum)
     model.train_function = None  # the traced step captured the old learning-rate object
 
