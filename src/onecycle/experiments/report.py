@@ -122,7 +122,7 @@ def save_metric_plot(results, path):
         with np.errstate(all="ignore"):
             mean, std = np.nanmean(curves, axis=0), np.nanstd(curves, axis=0)
         x = np.arange(1, curves.shape[1] + 1)
-        ax.plot(x, mean, marker=".", label=f"{arm} ({len(runs)} seeds)")
+        ax.plot(x, mean, marker="." if len(x) <= 30 else None, label=f"{arm} ({len(runs)} seeds)")
         ax.fill_between(x, mean - std, mean + std, alpha=0.2)
     summary = results.get("summary") or summarize(results)
     if summary and summary[0]["baseline_arm"]:
