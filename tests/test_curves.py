@@ -2,13 +2,16 @@ import numpy as np
 import pytest
 from keras import ops
 
-from onecycle.curves import NUMPY_OPS, piecewise
+from onecycle.curves import NUMPY_OPS, SCALAR_OPS, piecewise
 
 
 def _both(steps, *args):
+    """The NumPy values, checked against keras.ops (float32) and the one-number path."""
     numpy_values = piecewise(np.asarray(steps), *args, dtype="float64", xp=NUMPY_OPS)
     keras_values = ops.convert_to_numpy(piecewise(np.asarray(steps), *args))
     np.testing.assert_allclose(keras_values, numpy_values, rtol=1e-6)
+    scalar_values = [piecewise(float(step), *args, dtype=None, xp=SCALAR_OPS) for step in steps]
+    np.testing.assert_allclose(scalar_values, numpy_values, rtol=1e-12)
     return numpy_values
 
 

@@ -20,6 +20,16 @@ NUMPY_OPS = types.SimpleNamespace(
     where=np.where,
 )
 
+# The same math on one Python number: microseconds, for eager backends (see schedules.py).
+SCALAR_OPS = types.SimpleNamespace(
+    cast=lambda x, dtype: float(x),
+    clip=lambda x, low, high: min(max(x, low), high),
+    cos=math.cos,
+    ones_like=lambda x: 1.0,
+    power=math.pow,
+    where=lambda condition, a, b: a if condition else b,
+)
+
 SHAPES = ("linear", "cosine", "exponential")
 
 
@@ -52,7 +62,7 @@ def piecewise(step, boundaries, values, shapes, dtype="float32", xp=ops):
     not pass, or to the last phase; the position inside a phase is clipped to [0, 1], so steps before 0
     or past the last boundary hold the first or last value and nothing is ever extrapolated. Zero-length
     phases are allowed and skipped. This is the rule of `torch.optim.lr_scheduler.OneCycleLR`, which is
-    why boundaries may be fractional. `xp` is `keras.ops` (default) or `NUMPY_OPS`.
+    why boundaries may be fractional. `xp` is `keras.ops` (default), `NUMPY_OPS` or `SCALAR_OPS`.
     """
     step = xp.cast(step, dtype)
     result = None

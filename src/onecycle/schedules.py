@@ -4,19 +4,19 @@ import keras
 import numpy as np
 
 from onecycle import checks
-from onecycle.curves import NUMPY_OPS, SHAPES, piecewise
+from onecycle.curves import NUMPY_OPS, SCALAR_OPS, SHAPES, piecewise
 
 
-def _is_eager_torch(step):
-    if keras.backend.backend() != "torch" or isinstance(step, (np.ndarray, list)):
-        return False
+def _eager_torch_step(step):
+    """The step as a Python int when PyTorch runs the train step eagerly, else None."""
+    if keras.backend.backend() != "torch":
+        return None
     import torch
 
-    if isinstance(step, keras.Variable):
-        step = step.value
-    if not isinstance(step, torch.Tensor) or step.ndim != 0 or torch.compiler.is_compiling():
-        return False
-    return True
+    value = step.value if isinstance(step, keras.Variable) else step
+    if isinstance(value, torch.Tensor) and value.ndim == 0 and not torch.compiler.is_compiling():
+        return int(value.item())
+    return None
 
 
 @keras.saving.register_keras_serializable(package="onecycle")
@@ -62,17 +62,19 @@ class Piecewise(keras.optimizers.schedules.LearningRateSchedule):
         self.name = name
 
     def __call__(self, step):
-        if _is_eager_torch(step):
-            return self._eager_value(int(keras.ops.convert_to_numpy(step)))
+        eager_step = _eager_torch_step(step)
+        if eager_step is not None:
+            return self._eager_value(eager_step)
         return piecewise(step, self.boundaries, self.values, self.shapes)
 
     def _eager_value(self, step):
-        # PyTorch runs the train step eagerly: two dozen tiny tensor ops per call (and Keras calls a
+        # PyTorch runs the train step eagerly: two dozen tiny tensor ops per call (and Keras reads a
         # momentum schedule once per variable) cost up to a third of a small model's step time, where
-        # the same math on one Python number is a few microseconds. Cached for the current step.
+        # the same math on one Python number takes microseconds. One tensor per step, cached.
         cached = getattr(self, "_eager_cache", None)
         if cached is None or cached[0] != step:
-            cached = (step, float(self.evaluate(step)))
+            value = piecewise(float(step), self.boundaries, self.values, self.shapes, None, SCALAR_OPS)
+            cached = (step, keras.ops.convert_to_tensor(value, "float32"))
             self._eager_cache = cached
         return cached[1]
 
