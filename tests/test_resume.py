@@ -68,6 +68,35 @@ def test_corrupt_backup_is_reported(tmp_path, capsys):
     assert "cannot be loaded" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+def test_backup_cut_while_written_falls_back_to_the_previous_copy(tmp_path, capsys):
+    """SIGKILL during the write of `latest.weights.h5` leaves a damaged file and the previous copy."""
+    out_dir = tmp_path / "run"
+    assert main(["train", "digits", "--schedule", "onecycle", "--max-lr", "0.05", "--epochs", "3", "--seeds", "2",
+                 "--subset", "100", "--verbose", "0", "--out", str(out_dir)]) == 0
+    results = json.loads((out_dir / "results.json").read_text())
+    finished = results["runs"].pop()
+    (out_dir / "results.json").write_text(json.dumps(results))
+    # a backup of seed 1 after its first epoch, then a damaged newer one
+    from onecycle.experiments import datasets, models, runner
+
+    backup = out_dir / "backups" / "onecycle-seed1"
+    backup.mkdir(parents=True)
+    dataset = datasets.load("digits", subset=100)
+    model = models.for_dataset(dataset)
+    runner._compile(model, dataset, onecycle.optimizers.SGD(0.01, momentum=0.9))
+    model.optimizer.build(model.trainable_variables)
+    model.save_weights(tmp_path / "epoch1.weights.h5")
+    (tmp_path / "epoch1.weights.h5").rename(backup / "latest.weights.h5.bkp")
+    (backup / "training_metadata.json.bkp").write_text(json.dumps({"epoch": 1, "batch": -1}))
+    (backup / "latest.weights.h5").write_bytes(b"cut short")
+    (backup / "training_metadata.json").write_text(json.dumps({"epoch": 2, "batch": -1}))
+    (backup / "epochs.json").write_text(json.dumps([{**e, "wall_time": 1.0 + i} for i, e in enumerate(finished["epochs"][:2])]))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out_dir)]) == 0
+    (run,) = [r for r in json.loads((out_dir / "results.json").read_text())["runs"] if r["seed"] == 1]
+    assert [e["epoch"] for e in run["epochs"]] == [1, 2, 3]  # epoch 2 replayed from the previous copy
+
+
 class _StopAt(keras.callbacks.Callback):
     def __init__(self, step):
         super().__init__()

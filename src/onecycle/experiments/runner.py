@@ -114,18 +114,48 @@ def find_lr(config):
     return result, path
 
 
+def _loads(model, path):
+    try:
+        model.load_weights(path)
+        return True
+    except Exception:  # h5py and Keras raise many kinds for a damaged file
+        return False
+
+
+def _json_loads(path):
+    """True when `path` is absent or holds valid JSON (Keras writes it in place, not atomically)."""
+    if not os.path.exists(path):
+        return True
+    try:
+        storage.read_json(path)
+        return True
+    except storage.CorruptRunError:
+        return False
+
+
 def _check_backup(model, backup_dir):
-    """A backup that exists must load; a corrupt one is reported, never silently restarted."""
+    """A backup that exists must load. A run killed while writing it leaves the previous backup
+    (`double_checkpoint`), which then takes its place; if neither loads, the run is reported as
+    corrupt, never silently restarted from scratch."""
     weights = os.path.join(backup_dir, "latest.weights.h5")
+    metadata = os.path.join(backup_dir, "training_metadata.json")
     if not os.path.exists(weights):
         return
-    try:
-        model.optimizer.build(model.trainable_variables)
-        model.load_weights(weights)
-    except Exception as error:  # h5py and Keras raise many kinds for a damaged file
+    model.optimizer.build(model.trainable_variables)
+    if _loads(model, weights) and _json_loads(metadata):
+        return
+    previous, candidate = f"{weights}.bkp", os.path.join(backup_dir, "previous.weights.h5")
+    if os.path.exists(previous):
+        shutil.copyfile(previous, candidate)  # Keras only loads files named *.weights.h5
+    if not (os.path.exists(candidate) and _loads(model, candidate)):
         raise storage.CorruptRunError(
-            f"backup {weights} cannot be loaded ({type(error).__name__}); delete {backup_dir} to restart this run"
-        ) from None
+            f"backup {weights} cannot be loaded and has no loadable previous copy; delete {backup_dir} to restart this run"
+        )
+    os.replace(candidate, weights)
+    if os.path.exists(f"{metadata}.bkp"):
+        shutil.copyfile(f"{metadata}.bkp", metadata)
+    elif os.path.exists(metadata):
+        os.remove(metadata)
 
 
 def backup_dir(run_dir, arm, seed):
