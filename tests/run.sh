@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=3
-python -m pytest -q -p no:cacheprovider tests
+python -m pytest -q -rs -p no:cacheprovider tests
 for backend in jax torch; do
   echo "== KERAS_BACKEND=$backend"
   KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider \
