@@ -54,7 +54,7 @@ def main():
     dataset = datasets.load(cfg.dataset, cfg.data_dir, cfg.subset, 0)
 
     start = time.perf_counter()
-    finder = runner._range_test(cfg, dataset, verbose=0)
+    finder = runner.range_test(cfg, dataset, verbose=0)
     finder_seconds = time.perf_counter() - start
     suggestions = {m: finder.suggest(m) for m in METHODS}
     grid = suggestions[DEFAULT_METHOD] * np.logspace(-1.5, 1.5, args.grid)

@@ -83,7 +83,7 @@ def test_backup_cut_while_written_falls_back_to_the_previous_copy(tmp_path, caps
     backup.mkdir(parents=True)
     dataset = datasets.load("digits", subset=100)
     model = models.for_dataset(dataset)
-    runner._compile(model, dataset, onecycle.optimizers.SGD(0.01, momentum=0.9))
+    runner.compile_for(model, dataset, onecycle.optimizers.SGD(0.01, momentum=0.9))
     model.optimizer.build(model.trainable_variables)
     model.save_weights(tmp_path / "epoch1.weights.h5")
     (tmp_path / "epoch1.weights.h5").rename(backup / "latest.weights.h5.bkp")

@@ -51,14 +51,14 @@ def _iterable_batches(data):
 
 def batches(x, y=None, sample_weight=None, *, batch_size=32, seed=None):
     """Yield `(x, y, sample_weight)` batches forever (a plain generator ends when it runs out)."""
-    if _is_tf_dataset(x) or isinstance(x, keras.utils.PyDataset) or not _is_array_like(x):
+    if _is_tf_dataset(x) or isinstance(x, keras.utils.PyDataset) or not is_array_like(x):
         return _iterable_batches(x)
     if _num_samples(x) == 0:
         raise ValueError(f"Argument `x` holds no samples. Received: x with shape {np.shape(keras.tree.flatten(x)[0])}")
     return _array_batches(x, y, sample_weight, batch_size, seed)
 
 
-def _is_array_like(x):
+def is_array_like(x):
     leaves = keras.tree.flatten(x)
     return bool(leaves) and all(hasattr(leaf, "shape") and hasattr(leaf, "__len__") for leaf in leaves)
 
@@ -70,7 +70,7 @@ def steps_per_epoch(x, *, batch_size=32, validation_split=0.0):
         return cardinality if cardinality > 0 else None
     if isinstance(x, keras.utils.PyDataset):
         return x.num_batches
-    if _is_array_like(x):
+    if is_array_like(x):
         train_samples = int(math.floor(_num_samples(x) * (1.0 - validation_split)))
         return math.ceil(train_samples / batch_size)
     return len(x) if hasattr(x, "__len__") else None

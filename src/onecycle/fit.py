@@ -82,7 +82,7 @@ def fit_one_cycle(
     start_step = int(keras.ops.convert_to_numpy(_inner(model.optimizer)._iterations))
     install_schedule(model, schedule.shifted(start_step), momentum and momentum.shifted(start_step))
     history = model.fit(
-        x, y, epochs=epochs, batch_size=batch_size if data._is_array_like(x) else None,
+        x, y, epochs=epochs, batch_size=batch_size if data.is_array_like(x) else None,
         validation_split=validation_split, steps_per_epoch=steps_per_epoch,
         callbacks=[ScheduleLogger(), *(callbacks or [])], **fit_kwargs,
     )

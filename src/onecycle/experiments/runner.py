@@ -65,7 +65,8 @@ class EpochLog(keras.callbacks.Callback):
         storage.write_json(self.path, self.epochs)
 
 
-def _compile(model, dataset, optimizer):
+def compile_for(model, dataset, optimizer):
+    """Compile with the loss and metric of the dataset's task (cross-entropy and accuracy, or MSE and RMSE)."""
     if dataset.task == "regression":
         model.compile(optimizer, "mse", metrics=[keras.metrics.RootMeanSquaredError(name="rmse")])
     else:
@@ -92,10 +93,10 @@ def prepare_run_dir(config):
     return path
 
 
-def _range_test(config, dataset, verbose):
+def range_test(config, dataset, verbose):
     keras.utils.set_random_seed(config.seed)
     model = models.for_dataset(dataset)
-    _compile(model, dataset, arms.make_optimizer(config.optimizer, arms.KERAS_DEFAULT_LR[config.optimizer]))
+    compile_for(model, dataset, arms.make_optimizer(config.optimizer, arms.KERAS_DEFAULT_LR[config.optimizer]))
     return onecycle.find_lr(
         model, dataset.x_train, dataset.y_train, batch_size=config.batch_size, num_steps=config.num_steps,
         seed=config.seed, verbose=verbose,
@@ -107,7 +108,7 @@ def find_lr(config):
     dataset = datasets.load(config.dataset, config.data_dir, config.subset, config.seed)
     path = prepare_run_dir(config)
     storage.write_json(os.path.join(path, "config.json"), to_dict(config))
-    result = _range_test(config, dataset, verbose=1)
+    result = range_test(config, dataset, verbose=1)
     result_path = os.path.join(path, "finder.json")
     result.save(result_path)
     report.save_finder_plot(result, os.path.join(path, "finder.png"), config.method)
@@ -168,7 +169,7 @@ def train_one(dataset, config, arm, seed, max_lr, verbose, run_dir):
     model = models.for_dataset(dataset)
     steps_per_epoch = math.ceil(len(dataset.x_train) / config.batch_size)
     plan = arms.plan(arm, optimizer=config.optimizer, max_lr=max_lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch)
-    _compile(model, dataset, plan.optimizer)
+    compile_for(model, dataset, plan.optimizer)
     backups = backup_dir(run_dir, arm, seed)
     _check_backup(model, backups)
     os.makedirs(backups, exist_ok=True)
@@ -211,7 +212,7 @@ def compare(config, resume=False):
                    "model": models.describe(models.for_dataset(dataset)), "finder": None, "max_lr": config.max_lr, "runs": []}
     needs_peak = any(a not in ("constant-default",) for a in config.arm_list())
     if results["max_lr"] is None and needs_peak:
-        finder = _range_test(config, dataset, verbose=_verbose(config) == 1)
+        finder = range_test(config, dataset, verbose=_verbose(config) == 1)
         finder.save(os.path.join(path, "finder.json"))
         results["finder"] = {"suggestion": finder.suggest(config.method), "method": config.method, "diverged": finder.diverged}
         results["max_lr"] = results["finder"]["suggestion"]
