@@ -11,14 +11,13 @@ from onecycle.schedules import OneCycle
 
 
 def _scheduled_momentum_name(optimizer):
-    """The attribute that takes a momentum schedule on this optimizer, or None if it cannot."""
-    from onecycle import optimizers
+    """The attribute that takes a momentum schedule on this optimizer, or None if it cannot.
 
-    if isinstance(optimizer, optimizers.SGD) and optimizer.momentum != 0:
-        return "momentum"
-    if isinstance(optimizer, optimizers.Adam):
-        return "beta_1"
-    return None
+    SGD built with momentum 0 has no momentum slots to cycle."""
+    name = getattr(optimizer, "_momentum_name", None)  # set by onecycle.optimizers
+    if name == "momentum" and isinstance(optimizer.momentum, float) and optimizer.momentum == 0:
+        return None
+    return name
 
 
 def install_schedule(model, learning_rate, momentum=None):
