@@ -1,6 +1,7 @@
 """The learning-rate range test: `find_lr` and its `LRFinderResult`."""
 
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -178,7 +179,7 @@ def find_lr(
         snapshot.optimizer._learning_rate = lr_schedule
         snapshot.optimizer._iterations.assign(0)
         model.train_function = None
-        record = _run(model, _chain(first, stream), lr_schedule.evaluate(np.arange(num_steps)), smoothing,
+        record = _run(model, itertools.chain([first], stream), lr_schedule.evaluate(np.arange(num_steps)), smoothing,
                       divergence_threshold, validation_data, batch_size, verbose)
     finally:
         snapshot.restore()
@@ -189,11 +190,6 @@ def find_lr(
             f"{result.losses.size} steps with losses {result.losses.tolist()}; lower `start_lr` or check the data"
         )
     return result
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
 
 
 def _run(model, stream, lrs, smoothing, divergence_threshold, validation_data, batch_size, verbose):

@@ -226,7 +226,5 @@ def compare(config, resume=False):
         storage.write_json(results_path, results)
         shutil.rmtree(backup_dir(path, arm, seed), ignore_errors=True)
     shutil.rmtree(os.path.join(path, "backups"), ignore_errors=True)
-    results["summary"] = report.summarize(results)
-    storage.write_json(results_path, results)
-    report.write(path)
-    return results, path
+    report.write(path)  # summarizes and rewrites results.json with the final table
+    return storage.read_json(results_path), path
