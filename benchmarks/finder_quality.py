@@ -65,6 +65,10 @@ def main():
         results["grid"].append({"max_lr": float(lr), "best_val": metric, "seconds": seconds})
         print(f"grid max_lr={lr:.4g}: best val {dataset.metric} {metric:.4f}", flush=True)
     for method, lr in suggestions.items():
+        same = [r for r in results["grid"] if np.isclose(r["max_lr"], lr, rtol=1e-9)]
+        if same:  # the default suggestion is the grid's centre: its runs are already done
+            results["methods"][method] = {**same[0], "max_lr": lr}
+            continue
         metric, seconds = _train(dataset, cfg, lr, cfg.seeds)
         results["methods"][method] = {"max_lr": lr, "best_val": metric, "seconds": seconds}
 

@@ -1,18 +1,83 @@
-"""Epochs and wall time for each arm of a comparison to first reach target validation accuracies.
+"""Epochs and wall time for each arm to first reach target validation accuracies.
 
     onecycle compare fashion_mnist --seeds 3 --epochs 9 --out docs/runs/fashion_mnist
-    python benchmarks/time_to_accuracy.py docs/runs/fashion_mnist --targets 0.92
+    python benchmarks/time_to_accuracy.py docs/runs/fashion_mnist --peers docs/runs/fashion_mnist_peers.json
+
+Arms: those of the comparison in RUN_DIR (its own runs and wall times), and two more trained here on
+the same data, epochs, batch size and seeds, stored in `--peers` (trained only when that file is
+missing): "pytorch-onecyclelr", the same CNN in plain PyTorch with `OneCycleLR` at its defaults and
+the comparison's peak rate (benchmarks/torch_peer.py), and "fit_one_cycle", `onecycle.fit_one_cycle`
+with its defaults (its own range test; its wall time counts the range test).
 
 Targets: the given accuracies and the best point of the best constant-rate arm's mean validation
 curve. Per arm: over the seeds that reach the target, the mean first epoch and the mean wall time
-at that epoch, and how many seeds reached it. Wall times are those of the comparison's own runs.
+at that epoch, and how many seeds reached it.
 """
 
 import argparse
 import json
 import os
+import sys
+import time
 
+import keras
 import numpy as np
+
+import onecycle
+from onecycle.experiments import datasets, models, runner
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Per-epoch records with the wall time since `start`."""
+
+    def __init__(self, start):
+        super().__init__()
+        self.start, self.records = start, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.records.append({
+            "epoch": epoch + 1, "loss": logs.get("loss"), "val_metric": logs.get("val_accuracy"),
+            "learning_rate": logs.get("learning_rate"), "wall_time": time.perf_counter() - self.start,
+        })
+
+
+def _fit_one_cycle_run(dataset, *, epochs, batch_size, seed):
+    keras.utils.set_random_seed(seed)
+    model = models.for_dataset(dataset)
+    runner.compile_for(model, dataset, onecycle.optimizers.SGD(momentum=0.9))
+    start = time.perf_counter()
+    clock = EpochClock(start)
+    history = onecycle.fit_one_cycle(
+        model, dataset.x_train, dataset.y_train, epochs=epochs, batch_size=batch_size,
+        validation_data=(dataset.x_val, dataset.y_val), callbacks=[clock], verbose=0,
+        find_lr_kwargs={"verbose": 0},
+    )
+    test = model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0, return_dict=True)["accuracy"]
+    return clock.records, test, history.schedule.max_lr
+
+
+def train_peers(run_dir, seeds):
+    """Train the two extra arms on the comparison's data and budget; returns their runs."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import torch_peer
+
+    with open(os.path.join(run_dir, "config.json")) as f:
+        config = json.load(f)
+    with open(os.path.join(run_dir, "results.json")) as f:
+        max_lr = json.load(f)["max_lr"]
+    dataset = datasets.load(config["dataset"], config.get("data_dir"), config.get("subset"), 0)
+    budget = {"epochs": config["epochs"], "batch_size": config["batch_size"]}
+    runs = []
+    for seed in range(seeds):
+        print(f"seed {seed}: fit_one_cycle", file=sys.stderr, flush=True)
+        epochs, test, peak = _fit_one_cycle_run(dataset, seed=seed, **budget)
+        runs.append({"arm": "fit_one_cycle", "seed": seed, "planned_epochs": config["epochs"], "max_lr": peak,
+                     "epochs": epochs, "test_metric": test})
+        print(f"seed {seed}: pytorch-onecyclelr", file=sys.stderr, flush=True)
+        epochs, test = torch_peer.train(dataset, max_lr=max_lr, seed=seed, **budget)
+        runs.append({"arm": "pytorch-onecyclelr", "seed": seed, "planned_epochs": config["epochs"], "max_lr": max_lr,
+                     "epochs": epochs, "test_metric": test})
+    return runs
 
 
 def first_reach(run, target):
@@ -22,30 +87,59 @@ def first_reach(run, target):
     return None
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir")
-    parser.add_argument("--targets", default="0.92", help="comma-separated validation accuracies")
-    args = parser.parse_args()
-    with open(os.path.join(args.run_dir, "results.json")) as f:
-        results = json.load(f)
+def _load_peers(path, run_dir, seeds):
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+    runs = train_peers(run_dir, seeds)
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(runs, f, indent=1)
+    os.replace(tmp, path)
+    return runs
+
+
+def print_tables(results, runs, targets):
     summary = results["summary"]
-    targets = [(float(t), f"{100 * float(t):.1f}%") for t in args.targets.split(",")]
     if summary and summary[0].get("baseline_best_val") is not None:
         best = summary[0]["baseline_best_val"]
-        targets.append((best, f"best constant ({100 * best:.2f}%, {summary[0]['baseline_arm']})"))
+        targets = targets + [(best, f"best constant ({100 * best:.2f}%, {summary[0]['baseline_arm']})")]
     arms = {}
-    for run in results["runs"]:
+    for run in runs:
         arms.setdefault(run["arm"], []).append(run)
+    print("| arm | epoch budget | seeds | best val accuracy | test accuracy |")
+    print("|---|---|---|---|---|")
+    for arm, group in arms.items():
+        best = np.mean([max(r["val_metric"] or 0 for r in run["epochs"]) for run in group])
+        tests = [run["test_metric"] for run in group if run["test_metric"] is not None]
+        test = f"{100 * np.mean(tests):.2f} ± {100 * np.std(tests):.2f}" if tests else "-"
+        print(f"| {arm} | {group[0]['planned_epochs']} | {len(group)} | {100 * best:.2f} | {test} |")
     for target, name in targets:
         print(f"\nTarget: validation accuracy {name}\n")
         print("| arm | epoch budget | seeds reaching | mean first epoch | mean wall time (s) |")
         print("|---|---|---|---|---|")
-        for arm, runs in arms.items():
-            hits = [h for h in (first_reach(r, target) for r in runs) if h]
+        for arm, group in arms.items():
+            hits = [h for h in (first_reach(r, target) for r in group) if h]
             epoch = f"{np.mean([h[0] for h in hits]):.1f}" if hits else "never"
             wall = f"{np.mean([h[1] for h in hits]):.0f}" if hits else "-"
-            print(f"| {arm} | {runs[0]['planned_epochs']} | {len(hits)}/{len(runs)} | {epoch} | {wall} |")
+            print(f"| {arm} | {group[0]['planned_epochs']} | {len(hits)}/{len(group)} | {epoch} | {wall} |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", help="folder of an `onecycle compare` run")
+    parser.add_argument("--targets", default="0.92", help="comma-separated validation accuracies")
+    parser.add_argument("--peers", help="JSON file of the PyTorch and fit_one_cycle arms (trained when missing)")
+    parser.add_argument("--seeds", type=int, help="seeds of the extra arms (default: the comparison's)")
+    args = parser.parse_args()
+    with open(os.path.join(args.run_dir, "results.json")) as f:
+        results = json.load(f)
+    runs = list(results["runs"])
+    if args.peers:
+        seeds = args.seeds or 1 + max(r["seed"] for r in results["runs"])
+        runs += _load_peers(args.peers, args.run_dir, seeds)
+    targets = [(float(t), f"{100 * float(t):.1f}%") for t in args.targets.split(",")]
+    print_tables(results, runs, targets)
 
 
 if __name__ == "__main__":
