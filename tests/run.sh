@@ -7,7 +7,8 @@ python -m pytest -q -rs -p no:cacheprovider tests
 for backend in jax torch; do
   echo "== KERAS_BACKEND=$backend"
   KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider \
-    tests/test_curves.py tests/test_schedules.py tests/test_optimizers.py tests/test_finder.py tests/test_fit.py
+    tests/test_curves.py tests/test_schedules.py tests/test_optimizers.py tests/test_finder.py tests/test_fit.py \
+    tests/test_resume.py tests/test_faults.py
 done
 echo "== benchmarks, --quick (checks that they run; no timing is asserted)"
 python benchmarks/schedule_cost.py --quick

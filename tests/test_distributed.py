@@ -2,6 +2,7 @@
 on two virtual CPU devices, each in a fresh process (devices are fixed when a backend starts)."""
 
 import json
+import socket
 import os
 import subprocess
 import sys
@@ -26,3 +27,37 @@ def test_two_devices(mode):
     out = subprocess.run([sys.executable, SCRIPT, mode], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     _check(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+# Keras 3 fails inside model.fit / train_on_batch under MultiWorkerMirroredStrategy before any
+# onecycle code runs (keras-team/keras#20585, open). Any other failure fails this test.
+KERAS_MULTIWORKER_BUG = ("Attempt to convert a value (PerReplica", "Invalid reduction dimension 0 for input with 0 dimensions")
+
+
+def _free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_worker_processes():
+    ports = ",".join(map(str, _free_ports(2)))
+    workers = [subprocess.Popen([sys.executable, SCRIPT, "multiworker", str(i), ports], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for i in range(2)]
+    try:
+        outputs = [w.communicate(timeout=300) for w in workers]
+    finally:
+        for w in workers:
+            w.kill()
+    stderr = "".join(err for _, err in outputs)
+    if any(w.returncode != 0 for w in workers) and any(bug in stderr for bug in KERAS_MULTIWORKER_BUG):
+        pytest.xfail("Keras 3 model.fit fails under MultiWorkerMirroredStrategy (keras-team/keras#20585)")
+    assert all(w.returncode == 0 for w in workers), stderr[-3000:]
+    records = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    for record in records:
+        _check(record)
+    assert records[0] == records[1]  # both workers stopped the range test on the same step

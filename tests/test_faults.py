@@ -11,8 +11,10 @@ from onecycle.cli import main
 
 
 def test_diverging_training_is_marked_not_crashed(tmp_path, capsys):
+    # 1e20: on JAX and PyTorch a rate of 1e6 saturates the softmax and Keras' clipped cross-entropy
+    # stays finite (a dead model, not a NaN); 1e20 overflows to NaN on every backend.
     out_dir = tmp_path / "run"
-    assert main(["train", "digits", "--schedule", "constant-best", "--max-lr", "1e6", "--epochs", "3", "--seeds", "1",
+    assert main(["train", "digits", "--schedule", "constant-best", "--max-lr", "1e20", "--epochs", "3", "--seeds", "1",
                  "--subset", "200", "--verbose", "0", "--out", str(out_dir)]) == 0
     results = json.loads((out_dir / "results.json").read_text())
     (run,) = results["runs"]
@@ -24,8 +26,6 @@ def test_diverging_training_is_marked_not_crashed(tmp_path, capsys):
 
 @pytest.fixture
 def mixed_precision():
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip("checked on the default backend")
     keras.mixed_precision.set_global_policy("mixed_float16")
     yield
     keras.mixed_precision.set_global_policy("float32")

@@ -68,6 +68,29 @@ def test_corrupt_backup_is_reported(tmp_path, capsys):
     assert "cannot be loaded" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+def test_backup_of_another_optimizer_is_reported_not_half_loaded(tmp_path, capsys):
+    """Keras loads such a file with a warning and skips the optimizer: the step count would restart at 0."""
+    out_dir = tmp_path / "run"
+    assert main(["train", "digits", "--schedule", "onecycle", "--max-lr", "0.05", "--epochs", "1", "--seeds", "2",
+                 "--subset", "100", "--verbose", "0", "--out", str(out_dir)]) == 0
+    results = json.loads((out_dir / "results.json").read_text())
+    results["runs"] = results["runs"][:1]
+    (out_dir / "results.json").write_text(json.dumps(results))
+    from onecycle.experiments import datasets, models, runner
+
+    backup = out_dir / "backups" / "onecycle-seed1"
+    backup.mkdir(parents=True)
+    dataset = datasets.load("digits", subset=100)
+    model = models.for_dataset(dataset)
+    runner.compile_for(model, dataset, onecycle.optimizers.SGD(0.01))  # no momentum slots
+    model.optimizer.build(model.trainable_variables)
+    model.save_weights(backup / "latest.weights.h5")
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be loaded" in err and "Traceback" not in err
+
+
 def test_backup_cut_while_written_falls_back_to_the_previous_copy(tmp_path, capsys):
     """SIGKILL during the write of `latest.weights.h5` leaves a damaged file and the previous copy."""
     out_dir = tmp_path / "run"
@@ -83,7 +106,8 @@ def test_backup_cut_while_written_falls_back_to_the_previous_copy(tmp_path, caps
     backup.mkdir(parents=True)
     dataset = datasets.load("digits", subset=100)
     model = models.for_dataset(dataset)
-    runner.compile_for(model, dataset, onecycle.optimizers.SGD(0.01, momentum=0.9))
+    schedule = onecycle.OneCycle(0.05, 3)  # the variables of the run's optimizer, whatever the step count
+    runner.compile_for(model, dataset, onecycle.optimizers.SGD(schedule, momentum=schedule.momentum()))
     model.optimizer.build(model.trainable_variables)
     model.save_weights(tmp_path / "epoch1.weights.h5")
     (tmp_path / "epoch1.weights.h5").rename(backup / "latest.weights.h5.bkp")

@@ -2,6 +2,7 @@
 
     python tests/distributed/mirrored.py tensorflow      # MirroredStrategy, two logical CPUs
     python tests/distributed/mirrored.py jax             # keras.distribution.DataParallel, two host devices
+    python tests/distributed/mirrored.py multiworker INDEX PORT0,PORT1   # one of two MultiWorkerMirroredStrategy workers
 """
 
 import json
@@ -28,6 +29,12 @@ def _strategy_scope():
         return None, len(jax.devices())
     import tensorflow as tf
 
+    if MODE == "multiworker":
+        index, ports = int(sys.argv[2]), sys.argv[3].split(",")
+        os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": [f"localhost:{p}" for p in ports]},
+                                              "task": {"type": "worker", "index": index}})
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        return strategy, strategy.num_replicas_in_sync
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

@@ -5,6 +5,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -116,11 +117,17 @@ def find_lr(config):
 
 
 def _loads(model, path):
+    """True when every weight and optimizer variable (step count included) loads from `path`.
+
+    Keras only warns when it skips a layer's or the optimizer's variables; a backup that loads in
+    part would restart the schedule from step 0, so it counts as not loadable."""
     try:
-        model.load_weights(path)
-        return True
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.load_weights(path)
     except Exception:  # h5py and Keras raise many kinds for a damaged file
         return False
+    return not any("Skipping variable loading" in str(w.message) for w in caught)
 
 
 def _json_loads(path):
