@@ -130,6 +130,18 @@ def _bad(tmp_path, capsys, *argv):
         (["train", "digits", "--schedule", "step"], "--schedule"),
         (["find-lr", "digits", "--method", "guess"], "--method"),
         (["report", "/nonexistent/run"], "run_dir"),
+        (["find-lr", "digits", "--num-steps", "1"], "--num-steps"),
+        (["find-lr", "digits", "--batch-size", "abc"], "--batch-size"),
+        (["compare", "digits", "--seed", "-1"], "--seed"),
+        (["compare", "digits", "--subset", "0"], "--subset"),
+        (["compare", "digits", "--max-lr", "inf"], "--max-lr"),
+        (["compare", "digits", "--max-lr", "-0.1"], "--max-lr"),
+        (["compare", "digits", "--arms", "onecycle,,"], "--arms"),
+        (["compare", "digits", "--arms", "onecycle,onecycle"], "--arms"),
+        (["compare", "digits", "--verbose", "3"], "--verbose"),
+        (["compare", "digits", "--data-dir", "/nonexistent/data"], "--data-dir"),
+        (["compare", "digits", "--no-such-option", "1"], "--no-such-option"),
+        (["compare", "--resume", "/nonexistent/run"], "--resume"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(tmp_path, capsys, argv, expected):
@@ -180,3 +192,70 @@ def test_cifar10_keras_layout(tmp_path):
     raw = pickle.loads((folder / "test_batch").read_bytes())[b"data"]
     assert x.dtype == np.uint8 and (xt[0, 0, 1, 2] == raw[0, 2 * 1024 + 1])
     assert "Keras layout" in source
+
+
+def _truncated_copies(tmp_path):
+    """Fashion-MNIST with its training images cut in half, and a CIFAR-10 npz cut short."""
+    import gzip
+    import struct
+
+    import numpy as np
+
+    folder = tmp_path / "data" / "fashion-mnist"
+    folder.mkdir(parents=True)
+    for prefix, n in (("train", 60000), ("t10k", 10000)):
+        with gzip.open(folder / f"{prefix}-images-idx3-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">HBB3I", 0, 8, 3, n, 28, 28) + bytes(n * 28 * 28))
+        with gzip.open(folder / f"{prefix}-labels-idx1-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">HBBI", 0, 8, 1, n) + bytes(n))
+    images = folder / "train-images-idx3-ubyte.gz"
+    images.write_bytes(images.read_bytes()[: images.stat().st_size // 2])
+    (tmp_path / "data" / "cifar10").mkdir()
+    buffer = tmp_path / "full.npz"
+    np.savez(buffer, x_train=np.zeros((10, 32, 32, 3), np.uint8), y_train=np.zeros((10, 1), np.uint8),
+             x_test=np.zeros((10, 32, 32, 3), np.uint8), y_test=np.zeros((10, 1), np.uint8))
+    (tmp_path / "data" / "cifar10" / "cifar10_jpeg_q75.npz").write_bytes(buffer.read_bytes()[:5000])
+    return tmp_path / "data"
+
+
+@pytest.mark.parametrize("dataset,file", [("fashion_mnist", "train-images-idx3-ubyte.gz"), ("cifar10", "cifar10_jpeg_q75.npz")])
+def test_truncated_data_file_is_named(tmp_path, capsys, dataset, file):
+    data_dir = _truncated_copies(tmp_path)
+    line = _bad(tmp_path, capsys, "compare", dataset, "--data-dir", str(data_dir), "--out", str(tmp_path / "o"))
+    assert file in line
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("config,results", [('{"command": "compare", "data', None), (None, '{"runs": [')])
+def test_resume_or_report_of_a_damaged_run_folder(tmp_path, capsys, config, results):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(config or json.dumps({"command": "compare", "dataset": "digits", "out": str(run)}))
+    if results:
+        (run / "results.json").write_text(results)
+    damaged = "config.json" if config else "results.json"
+    assert damaged in _bad(tmp_path, capsys, "compare", "--resume", str(run))
+    if results:
+        assert damaged in _bad(tmp_path, capsys, "report", str(run))
+    assert sorted(p.name for p in run.iterdir()) == sorted(["config.json"] + (["results.json"] if results else []))
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 12 KiB tmpfs: room for the config and the curve, not for the plot."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12k", "tmpfs", str(mount)], capture_output=True)
+    if proc.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_full_disk_exits_2_and_leaves_only_whole_files(tmp_path, capsys, tiny_disk):
+    line = _bad(tmp_path, capsys, "find-lr", "digits", "--num-steps", "30", "--out", str(tiny_disk / "run"))
+    assert "No space left on device" in line
+    for path in (tiny_disk / "run").iterdir():
+        assert not path.name.endswith((".tmp", ".tmp.png"))
+        if path.suffix == ".json":
+            json.loads(path.read_text())  # whole, not cut

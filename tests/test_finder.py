@@ -119,8 +119,15 @@ def test_fewer_than_two_finite_points_is_an_error():
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(onecycle.optimizers.SGD(0.01), "mse")
     x, y = np.ones((8, 2), "float32"), np.full((8, 1), np.nan, "float32")
-    with pytest.raises(ValueError, match="fewer than 2 finite points"):
+    with pytest.raises(ValueError, match="y with 8 NaN"):  # arrays are checked up front
         find_lr(model, x, y, num_steps=10, verbose=0)
+
+    def batches():  # a generator is not: the curve itself tells
+        while True:
+            yield x, y
+
+    with pytest.raises(ValueError, match="fewer than 2 finite points"):
+        find_lr(model, batches(), num_steps=10, verbose=0)
 
 
 def _curve():

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from onecycle import checks
 from onecycle.optimizers import current_momentum
 
 
@@ -16,7 +17,7 @@ class ScheduleLogger(keras.callbacks.Callback):
 
     def __init__(self, per_batch=False):
         super().__init__()
-        self.per_batch = per_batch
+        self.per_batch = checks.boolean("per_batch", per_batch)
 
     def _write(self, logs):
         if logs is None:

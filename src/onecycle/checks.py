@@ -14,6 +14,18 @@ def positive_int(name, value):
     return int(value)
 
 
+def non_negative_int(name, value):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"Argument `{name}` must be an integer >= 0. Received: {name}={value!r}")
+    return int(value)
+
+
+def boolean(name, value):
+    if not isinstance(value, bool):
+        raise ValueError(f"Argument `{name}` must be True or False. Received: {name}={value!r}")
+    return value
+
+
 def positive_float(name, value):
     if not _is_real(value) or not math.isfinite(value) or value <= 0:
         raise ValueError(

@@ -94,6 +94,10 @@ def main(argv=None):
     except (ConfigError, DatasetError, CorruptRunError) as error:
         print(f"onecycle: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a full disk, a folder that became unwritable: no traceback, no half-written file
+        where = f": {error.filename}" if error.filename else ""
+        print(f"onecycle: error: {error.strerror or error}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("onecycle: interrupted; finished runs are kept in results.json (continue with --resume RUN_DIR)", file=sys.stderr)
         return 130

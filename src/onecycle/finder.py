@@ -34,6 +34,9 @@ class LRFinderResult:
         self.lrs, self.losses, self.smoothed_losses = (
             np.asarray(a, dtype=float) for a in (self.lrs, self.losses, self.smoothed_losses)
         )
+        sizes = {name: np.shape(getattr(self, name)) for name in ("lrs", "losses", "smoothed_losses")}
+        if len(set(sizes.values())) != 1 or len(sizes["lrs"]) != 1:
+            raise ValueError(f"Arguments `lrs`, `losses` and `smoothed_losses` must be 1-D of one length. Received shapes: {sizes}")
 
     def suggestion(self, method=DEFAULT_METHOD):
         """The `Suggestion(lr, index)` of `method` ("valley", "steepest" or "minimum")."""
@@ -69,14 +72,23 @@ class LRFinderResult:
     def save(self, path):
         """Write the curve as JSON (non-finite losses as null), atomically."""
         tmp = f"{path}.tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.to_dict(), f)
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "w") as f:
+                json.dump(self.to_dict(), f)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
 
     @classmethod
     def load(cls, path):
+        """The result saved at `path`; `ValueError` naming the file when it is not one (truncated, other JSON)."""
         with open(path) as f:
-            return cls.from_dict(json.load(f))
+            text = f.read()
+        try:
+            return cls.from_dict(json.loads(text))
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{path} does not hold a saved LRFinderResult ({type(error).__name__}: {error})") from None
 
 
 def _json_float(value):
@@ -167,6 +179,12 @@ def find_lr(
     shape = _MODES[checks.one_of("mode", mode, tuple(_MODES))]
     smoothing = checks.float_in("smoothing", smoothing, 0.0, 1.0, high_open=True)
     divergence_threshold = checks.float_in("divergence_threshold", divergence_threshold, 1.0, math.inf, low_open=True)
+    checks.one_of("verbose", verbose, (0, 1, 2))
+    if seed is not None:
+        checks.non_negative_int("seed", seed)
+    data.check_arrays(model, x, y, sample_weight)
+    if validation_data is not None:
+        data.check_arrays(model, *_xy(validation_data)[:2], names=("validation_data[0]", "validation_data[1]"))
 
     stream = data.batches(x, y, sample_weight, batch_size=batch_size, seed=seed)
     first = next(stream, None)

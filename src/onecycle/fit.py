@@ -20,9 +20,27 @@ def _scheduled_momentum_name(optimizer):
     return name
 
 
+def _check_cycle_momentum(value):
+    if value is None or value is False:
+        return None
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"Argument `cycle_momentum` must be a pair (high, low) or None. Received: cycle_momentum={value!r}")
+    return tuple(value)
+
+
+def _check_schedule(name, value, high=float("inf")):
+    if isinstance(value, keras.optimizers.schedules.LearningRateSchedule) or callable(value):
+        return value
+    return checks.float_in(name, value, 0.0, high, high_open=True)
+
+
 def install_schedule(model, learning_rate, momentum=None):
     """Put a learning-rate schedule (and a momentum schedule, where the optimizer takes one) in the
     compiled model's optimizer, so that the next `fit` applies them from the current step."""
+    _check_model(model)
+    _check_schedule("learning_rate", learning_rate)
+    if momentum is not None:
+        _check_schedule("momentum", momentum, high=1.0)
     optimizer = _inner(model.optimizer)
     optimizer._learning_rate = learning_rate
     name = _scheduled_momentum_name(optimizer)
@@ -67,12 +85,20 @@ def fit_one_cycle(
     _check_model(model)
     epochs = checks.positive_int("epochs", epochs)
     batch_size = checks.positive_int("batch_size", batch_size)
+    cycle_momentum = _check_cycle_momentum(cycle_momentum)
+    checks.one_of("suggestion", suggestion, tuple(suggest.METHODS))
+    validation_split = checks.float_in("validation_split", validation_split, 0.0, 1.0, high_open=True)
+    if steps_per_epoch is not None:
+        checks.positive_int("steps_per_epoch", steps_per_epoch)
+    data.check_arrays(model, x, y, fit_kwargs.get("sample_weight"))
+    if isinstance(fit_kwargs.get("validation_data"), (tuple, list)):
+        data.check_arrays(model, *fit_kwargs["validation_data"][:2], names=("validation_data[0]", "validation_data[1]"))
     finder = None
     if max_lr is None:
         finder = find_lr(model, x, y, batch_size=batch_size, **(find_lr_kwargs or {}))
         max_lr = finder.suggest(suggestion)
     max_lr = checks.positive_float("max_lr", max_lr)
-    batches = steps_per_epoch or data.steps_per_epoch(x, batch_size=batch_size, validation_split=validation_split)
+    batches = steps_per_epoch if steps_per_epoch is not None else data.steps_per_epoch(x, batch_size=batch_size, validation_split=validation_split)
     if batches is None:
         raise ValueError("Argument `steps_per_epoch` is needed: the number of batches in `x` is unknown. Received: steps_per_epoch=None")
     batches = checks.positive_int("steps_per_epoch", batches)

@@ -16,6 +16,12 @@ from keras.optimizers.schedules import LearningRateSchedule
 from onecycle import checks
 
 
+def _check_learning_rate(value):
+    if isinstance(value, LearningRateSchedule) or callable(value):
+        return value
+    return checks.float_in("learning_rate", value, 0.0, float("inf"), high_open=True)
+
+
 def _check_momentum(name, value):
     if isinstance(value, LearningRateSchedule):
         return value
@@ -72,6 +78,7 @@ class SGD(_ScheduledMomentum, keras.optimizers.SGD):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         momentum = _check_momentum("momentum", momentum)
+        learning_rate = _check_learning_rate(learning_rate)
         scheduled = isinstance(momentum, LearningRateSchedule)
         super().__init__(learning_rate=learning_rate, momentum=0.0 if scheduled else momentum, nesterov=nesterov, **kwargs)
         self.momentum = momentum
@@ -110,6 +117,7 @@ class Adam(_ScheduledMomentum, keras.optimizers.Adam):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, **kwargs):
         beta_1 = _check_momentum("beta_1", beta_1)
+        learning_rate = _check_learning_rate(learning_rate)
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, **kwargs)
 
     def update_step(self, gradient, variable, learning_rate):
@@ -145,6 +153,5 @@ class AdamW(Adam):
     """`keras.optimizers.AdamW` (decoupled weight decay) whose `beta_1` may be a schedule."""
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, **kwargs):
-        if weight_decay is None:
-            raise ValueError("Argument `weight_decay` must be set for AdamW. Received: weight_decay=None")
+        weight_decay = checks.float_in("weight_decay", weight_decay, 0.0, float("inf"), high_open=True)
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, weight_decay=weight_decay, **kwargs)

@@ -2,10 +2,13 @@
 
 import numpy as np
 
+from onecycle import checks
 from onecycle.suggest import DEFAULT_METHOD
 
 
 def _axes(ax):
+    if ax is not None and not hasattr(ax, "plot"):
+        raise ValueError(f"Argument `ax` must be a matplotlib Axes or None. Received: ax={ax!r}")
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -33,6 +36,9 @@ def plot_lr_finder(result, ax=None, method=DEFAULT_METHOD):
 
 def plot_schedule(schedule, total_steps, ax=None, label=None, **plot_kwargs):
     """A schedule's value at every step from 0 to `total_steps`."""
+    total_steps = checks.positive_int("total_steps", total_steps)
+    if not (callable(schedule) or checks._is_real(schedule)):
+        raise ValueError(f"Argument `schedule` must be a schedule, a callable or a number. Received: schedule={schedule!r}")
     ax = _axes(ax)
     steps = np.arange(total_steps + 1)
     ax.plot(steps, schedule_values(schedule, steps), label=label, **plot_kwargs)

@@ -25,7 +25,9 @@ class Piecewise(keras.optimizers.schedules.LearningRateSchedule):
 
     Phase `i` runs from step `boundaries[i - 1]` (0 for the first phase) to step `boundaries[i]` and
     moves from `values[i]` to `values[i + 1]` with `shapes[i]` ("linear", "cosine" or "exponential").
-    Boundaries may be fractional. Steps past the last boundary hold the last value.
+    Boundaries may be fractional. Steps past the last boundary hold the last value. A phase that
+    ends no later than the one before it is skipped (the rule of PyTorch's `OneCycleLR` for very
+    short runs).
 
     Usable as a learning rate and, through `onecycle.optimizers`, as a momentum or `beta_1`.
 
@@ -80,7 +82,13 @@ class Piecewise(keras.optimizers.schedules.LearningRateSchedule):
 
     def evaluate(self, steps, dtype="float64"):
         """The schedule at `steps` as a NumPy array, computed in NumPy (float64 by default)."""
-        return piecewise(np.asarray(steps), self.boundaries, self.values, self.shapes, dtype, NUMPY_OPS)
+        try:
+            steps = np.asarray(steps, dtype="float64")
+        except (TypeError, ValueError):
+            raise ValueError(f"Argument `steps` must be numbers. Received: steps={steps!r}") from None
+        if not np.all(np.isfinite(steps)):
+            raise ValueError(f"Argument `steps` must be finite. Received: steps={steps!r}")
+        return piecewise(steps, self.boundaries, self.values, self.shapes, dtype, NUMPY_OPS)
 
     @property
     def peak_value(self):
@@ -93,7 +101,7 @@ class Piecewise(keras.optimizers.schedules.LearningRateSchedule):
     def shifted(self, offset):
         """This schedule starting at step `offset` instead of 0 (itself when `offset` is 0); for a run
         that continues an optimizer that has already taken steps. Steps before `offset` hold the first value."""
-        if offset == 0:
+        if checks.non_negative_int("offset", offset) == 0:
             return self
         return Piecewise([b + offset for b in self.boundaries], self.values, self.shapes, name=self.name)
 

@@ -62,7 +62,12 @@ def suggest(lrs, losses, method=DEFAULT_METHOD, skip_start=0.1):
     10% are left out. Raises `ValueError` when fewer than 2 finite points remain.
     """
     checks.one_of("method", method, tuple(METHODS))
+    skip_start = checks.float_in("skip_start", skip_start, 0.0, 1.0, high_open=True)
     lrs, losses = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
+    if lrs.ndim != 1 or lrs.shape != losses.shape:
+        raise ValueError(f"Arguments `lrs` and `losses` must be 1-D of one length. Received shapes: {lrs.shape} and {losses.shape}")
+    if np.any(lrs[np.isfinite(lrs)] <= 0):
+        raise ValueError(f"Argument `lrs` must hold rates > 0. Received: smallest rate {np.nanmin(lrs)}")
     finite = np.nonzero(np.isfinite(losses) & np.isfinite(lrs))[0]
     if finite.size < 2:
         raise ValueError(

@@ -49,6 +49,14 @@ class FindLRConfig:
             value = getattr(self, name, None)
             if value is not None and (not isinstance(value, int) or value <= 0):
                 raise ConfigError(f"--{name.replace('_', '-')}: must be a positive integer, got {value!r}")
+        if self.num_steps < 2:
+            raise ConfigError(f"--num-steps: must be at least 2, got {self.num_steps!r}")
+        if not isinstance(self.seed, int) or self.seed < 0 or self.seed >= 2**32:
+            raise ConfigError(f"--seed: must be an integer in [0, 2**32), got {self.seed!r}")
+        if self.data_dir is not None and not os.path.isdir(self.data_dir):
+            raise ConfigError(f"--data-dir: {self.data_dir!r} is not a folder")
+        if getattr(self, "verbose", None) not in (None, 0, 1, 2):
+            raise ConfigError(f"--verbose: must be 0, 1 or 2, got {self.verbose!r}")
         if getattr(self, "max_lr", None) is not None:
             try:
                 checks.positive_float("max_lr", self.max_lr)
@@ -87,14 +95,16 @@ class CompareConfig(FindLRConfig):
             self.epochs = DEFAULT_EPOCHS[self.dataset]
 
     def arm_list(self):
-        return [a.strip() for a in self.arms.split(",") if a.strip()]
+        return [a.strip() for a in self.arms.split(",")]
 
     def validate(self):
         super().validate()
         names = self.arm_list()
-        unknown = [a for a in names if a not in arms.ARMS]
-        if unknown or not names:
-            raise ConfigError(f"--arms: unknown arm {', '.join(unknown) or repr(self.arms)} (choose from {', '.join(arms.ARMS)})")
+        unknown = [repr(a) for a in names if a not in arms.ARMS]
+        if unknown:
+            raise ConfigError(f"--arms: unknown arm {', '.join(unknown)} in {self.arms!r} (choose from {', '.join(arms.ARMS)})")
+        if len(set(names)) != len(names):
+            raise ConfigError(f"--arms: an arm is named twice in {self.arms!r}")
         return self
 
 

@@ -9,6 +9,7 @@ import dataclasses
 import gzip
 import os
 import pickle
+import zipfile
 import struct
 
 import numpy as np
@@ -107,7 +108,7 @@ def _read_cifar_npz(path):
     try:
         with np.load(path) as f:
             arrays = [f[k] for k in ("x_train", "y_train", "x_test", "y_test")]
-    except (OSError, KeyError, ValueError) as error:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise DatasetError(f"Data file {path} is not a CIFAR-10 npz: {error}") from None
     shapes = [(None, 32, 32, 3), (None, 1), (None, 32, 32, 3), (None, 1)]
     xtr, ytr, xte, yte = (_check_shape(path, a, s) for a, s in zip(arrays, shapes))
@@ -123,7 +124,7 @@ def _read_cifar_batches(paths):
                 batch = pickle.load(f, encoding="bytes")
             images.append(_check_shape(path, np.asarray(batch[b"data"], np.uint8), (None, 3072)))
             labels.append(np.asarray(batch[b"labels"]))
-        except (OSError, KeyError, pickle.UnpicklingError, EOFError) as error:
+        except (OSError, KeyError, ValueError, pickle.UnpicklingError, EOFError) as error:
             raise DatasetError(f"Data file {path} is not a CIFAR-10 batch: {error}") from None
     x = np.concatenate(images).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return x, np.concatenate(labels)
