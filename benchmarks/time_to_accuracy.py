@@ -9,9 +9,10 @@ missing): "pytorch-onecyclelr", the same CNN in plain PyTorch with `OneCycleLR` 
 the comparison's peak rate (benchmarks/torch_peer.py), and "fit_one_cycle", `onecycle.fit_one_cycle`
 with its defaults (its own range test; its wall time counts the range test).
 
-Targets: the given accuracies and the best point of the best constant-rate arm's mean validation
-curve. Per arm: over the seeds that reach the target, the mean first epoch and the mean wall time
-at that epoch, and how many seeds reached it.
+Targets: the given accuracies and the peak of the best constant-rate arm's mean validation curve
+(over the comparison's constant arms and those of `--also` folders). Per arm: how many seeds reach
+the target, their mean first epoch and wall time at that epoch, and the first epoch at which the
+arm's mean curve reaches it.
 """
 
 import argparse
@@ -99,15 +100,26 @@ def _load_peers(path, run_dir, seeds):
     return runs
 
 
-def print_tables(results, runs, targets):
-    summary = results["summary"]
-    if summary and summary[0].get("baseline_best_val") is not None:
-        best = summary[0]["baseline_best_val"]
-        targets = targets + [(best, f"best constant ({100 * best:.2f}%, {summary[0]['baseline_arm']})")]
+def _mean_curve(group):
+    length = min(len(run["epochs"]) for run in group)
+    return np.mean([[e["val_metric"] or 0.0 for e in run["epochs"][:length]] for run in group], axis=0)
+
+
+def best_constant(arms):
+    """The constant-rate arm whose mean validation curve peaks highest: (arm, peak, epoch of the peak)."""
+    peaks = [(arm, float(c.max()), int(c.argmax()) + 1) for arm, c in
+             ((arm, _mean_curve(group)) for arm, group in arms.items() if arm.startswith("constant"))]
+    return max(peaks, key=lambda p: p[1]) if peaks else None
+
+
+def print_tables(runs, targets):
     arms = {}
     for run in runs:
         arms.setdefault(run["arm"], []).append(run)
-    print("| arm | epoch budget | seeds | best val accuracy | test accuracy |")
+    baseline = best_constant(arms)
+    if baseline:
+        targets = targets + [(baseline[1], f"best constant ({100 * baseline[1]:.2f}%, {baseline[0]}, its mean curve's peak at epoch {baseline[2]})")]
+    print("| arm | epoch budget | seeds | best val accuracy (mean of seeds) | test accuracy |")
     print("|---|---|---|---|---|")
     for arm, group in arms.items():
         best = np.mean([max(r["val_metric"] or 0 for r in run["epochs"]) for run in group])
@@ -116,13 +128,26 @@ def print_tables(results, runs, targets):
         print(f"| {arm} | {group[0]['planned_epochs']} | {len(group)} | {100 * best:.2f} | {test} |")
     for target, name in targets:
         print(f"\nTarget: validation accuracy {name}\n")
-        print("| arm | epoch budget | seeds reaching | mean first epoch | mean wall time (s) |")
+        print("| arm | seeds reaching | mean first epoch | mean wall time (s) | first epoch of the mean curve |")
         print("|---|---|---|---|---|")
         for arm, group in arms.items():
             hits = [h for h in (first_reach(r, target) for r in group) if h]
             epoch = f"{np.mean([h[0] for h in hits]):.1f}" if hits else "never"
             wall = f"{np.mean([h[1] for h in hits]):.0f}" if hits else "-"
-            print(f"| {arm} | {group[0]['planned_epochs']} | {len(hits)}/{len(group)} | {epoch} | {wall} |")
+            reached = np.nonzero(_mean_curve(group) >= target - 1e-12)[0]
+            mean_epoch = str(reached[0] + 1) if reached.size else "never"
+            print(f"| {arm} | {len(hits)}/{len(group)} | {epoch} | {wall} | {mean_epoch} |")
+
+
+def _other_runs(run_dir):
+    """The runs of another comparison or `onecycle train` folder; constant arms are named by their rate."""
+    with open(os.path.join(run_dir, "results.json")) as f:
+        results = json.load(f)
+    runs = []
+    for run in results["runs"]:
+        name = f"constant {results['max_lr']:.3g}" if run["arm"] == "constant-best" else f"{run['arm']} ({os.path.basename(run_dir)})"
+        runs.append({**run, "arm": name})
+    return runs
 
 
 def main():
@@ -131,15 +156,20 @@ def main():
     parser.add_argument("--targets", default="0.92", help="comma-separated validation accuracies")
     parser.add_argument("--peers", help="JSON file of the PyTorch and fit_one_cycle arms (trained when missing)")
     parser.add_argument("--seeds", type=int, help="seeds of the extra arms (default: the comparison's)")
+    parser.add_argument("--also", nargs="*", default=[], metavar="RUN_DIR",
+                        help="more run folders on the same data and budget (e.g. constant rates from `onecycle train`)")
     args = parser.parse_args()
     with open(os.path.join(args.run_dir, "results.json")) as f:
         results = json.load(f)
-    runs = list(results["runs"])
+    runs = [{**r, "arm": f"constant-best ({results['max_lr']:.3g})" if r["arm"] == "constant-best" else r["arm"]}
+            for r in results["runs"]]
+    for other in args.also:
+        runs += _other_runs(other)
     if args.peers:
         seeds = args.seeds or 1 + max(r["seed"] for r in results["runs"])
         runs += _load_peers(args.peers, args.run_dir, seeds)
     targets = [(float(t), f"{100 * float(t):.1f}%") for t in args.targets.split(",")]
-    print_tables(results, runs, targets)
+    print_tables(runs, targets)
 
 
 if __name__ == "__main__":
