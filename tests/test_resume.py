@@ -52,15 +52,22 @@ def test_sigkilled_train_resumes_from_backup(tmp_path, capsys):
     assert {row["arm"] for row in results["summary"]} == {"onecycle"}
 
 
-def test_corrupt_backup_is_reported(tmp_path, capsys):
-    out_dir = tmp_path / "run"
-    assert main(["train", "digits", "--schedule", "onecycle", "--max-lr", "0.05", "--epochs", "1", "--seeds", "2",
+def _run_with_seed1_unfinished(out_dir, epochs):
+    """A finished two-seed run whose results.json is rolled back to before seed 1; returns seed 1's
+    record and its (empty) backup folder."""
+    assert main(["train", "digits", "--schedule", "onecycle", "--max-lr", "0.05", "--epochs", str(epochs), "--seeds", "2",
                  "--subset", "100", "--verbose", "0", "--out", str(out_dir)]) == 0
     results = json.loads((out_dir / "results.json").read_text())
-    results["runs"] = results["runs"][:1]
+    finished = results["runs"].pop()
     (out_dir / "results.json").write_text(json.dumps(results))
     backup = out_dir / "backups" / "onecycle-seed1"
     backup.mkdir(parents=True)
+    return finished, backup
+
+
+def test_corrupt_backup_is_reported(tmp_path, capsys):
+    out_dir = tmp_path / "run"
+    _, backup = _run_with_seed1_unfinished(out_dir, epochs=1)
     (backup / "latest.weights.h5").write_bytes(b"not an h5 file")
     capsys.readouterr()
     assert main(["train", "--resume", str(out_dir)]) == 2
@@ -71,15 +78,9 @@ def test_corrupt_backup_is_reported(tmp_path, capsys):
 def test_backup_of_another_optimizer_is_reported_not_half_loaded(tmp_path, capsys):
     """Keras loads such a file with a warning and skips the optimizer: the step count would restart at 0."""
     out_dir = tmp_path / "run"
-    assert main(["train", "digits", "--schedule", "onecycle", "--max-lr", "0.05", "--epochs", "1", "--seeds", "2",
-                 "--subset", "100", "--verbose", "0", "--out", str(out_dir)]) == 0
-    results = json.loads((out_dir / "results.json").read_text())
-    results["runs"] = results["runs"][:1]
-    (out_dir / "results.json").write_text(json.dumps(results))
+    _, backup = _run_with_seed1_unfinished(out_dir, epochs=1)
     from onecycle.experiments import datasets, models, runner
 
-    backup = out_dir / "backups" / "onecycle-seed1"
-    backup.mkdir(parents=True)
     dataset = datasets.load("digits", subset=100)
     model = models.for_dataset(dataset)
     runner.compile_for(model, dataset, onecycle.optimizers.SGD(0.01))  # no momentum slots
@@ -94,16 +95,10 @@ def test_backup_of_another_optimizer_is_reported_not_half_loaded(tmp_path, capsy
 def test_backup_cut_while_written_falls_back_to_the_previous_copy(tmp_path, capsys):
     """SIGKILL during the write of `latest.weights.h5` leaves a damaged file and the previous copy."""
     out_dir = tmp_path / "run"
-    assert main(["train", "digits", "--schedule", "onecycle", "--max-lr", "0.05", "--epochs", "3", "--seeds", "2",
-                 "--subset", "100", "--verbose", "0", "--out", str(out_dir)]) == 0
-    results = json.loads((out_dir / "results.json").read_text())
-    finished = results["runs"].pop()
-    (out_dir / "results.json").write_text(json.dumps(results))
+    finished, backup = _run_with_seed1_unfinished(out_dir, epochs=3)
     # a backup of seed 1 after its first epoch, then a damaged newer one
     from onecycle.experiments import datasets, models, runner
 
-    backup = out_dir / "backups" / "onecycle-seed1"
-    backup.mkdir(parents=True)
     dataset = datasets.load("digits", subset=100)
     model = models.for_dataset(dataset)
     schedule = onecycle.OneCycle(0.05, 3)  # the variables of the run's optimizer, whatever the step count
