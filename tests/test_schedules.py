@@ -191,3 +191,16 @@ def test_any_valid_one_cycle_stays_within_final_and_max(max_lr, total_steps, sta
     assert np.all(np.isfinite(values)) and np.all(values > 0)
     assert np.all(values >= schedule.final_lr * (1 - 1e-9)) and np.all(values <= max_lr * (1 + 1e-9))
     assert values[-1] == pytest.approx(schedule.final_lr) and values[-2] == pytest.approx(schedule.final_lr)
+
+
+@pytest.mark.parametrize("warmup", [0.3, 0.25, 0.45])
+def test_two_phase_one_cycle_falls_straight_from_the_peak(warmup):
+    """warmup_fraction + annihilation_fraction == 1: no jump from the peak down to start_lr."""
+    schedule = OneCycle(1.0, 100, warmup_fraction=warmup, annihilation_fraction=1.0 - warmup, shape="cosine")
+    values = schedule.evaluate(np.arange(101))
+    peak = int(round(warmup * 100))
+    assert values[peak] == pytest.approx(1.0)
+    assert np.all(np.diff(values[peak:]) <= 1e-12) and np.max(-np.diff(values[peak:])) < 0.05
+    assert values[-1] == pytest.approx(schedule.final_lr)
+    momentum = schedule.momentum().evaluate([0, peak, 100])
+    np.testing.assert_allclose(momentum, [0.95, 0.85, 0.95])

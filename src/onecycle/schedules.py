@@ -1,5 +1,7 @@
 """Keras schedules built on `curves.piecewise`: the general piecewise schedule and 1cycle."""
 
+import math
+
 import keras
 import numpy as np
 
@@ -187,12 +189,12 @@ class OneCycle(Piecewise):
         self.max_lr, self.total_steps = max_lr, total_steps
         self.start_lr, self.final_lr = start_lr, final_lr
         self.warmup_fraction, self.annihilation_fraction, self.shape = warmup_fraction, annihilation_fraction, shape
-        super().__init__(
-            boundaries=[warmup_fraction * total_steps, (1.0 - annihilation_fraction) * total_steps, float(total_steps)],
-            values=[start_lr, max_lr, start_lr, final_lr],
-            shapes=[shape] * 3,
-            name=name,
-        )
+        if math.isclose(warmup_fraction + annihilation_fraction, 1.0):  # two phases: straight down from the peak
+            boundaries, values = [warmup_fraction * total_steps, float(total_steps)], [start_lr, max_lr, final_lr]
+        else:
+            boundaries = [warmup_fraction * total_steps, (1.0 - annihilation_fraction) * total_steps, float(total_steps)]
+            values = [start_lr, max_lr, start_lr, final_lr]
+        super().__init__(boundaries=boundaries, values=values, shapes=[shape] * len(boundaries), name=name)
 
     def get_config(self):
         return {
