@@ -6,8 +6,10 @@
 Arms: those of the comparison in RUN_DIR (its own runs and wall times), and two more trained here on
 the same data, epochs, batch size and seeds, stored in `--peers` (trained only when that file is
 missing): "pytorch-onecyclelr", the same CNN in plain PyTorch with `OneCycleLR` at its defaults and
-the comparison's peak rate (benchmarks/torch_peer.py), and "fit_one_cycle", `onecycle.fit_one_cycle`
-with its defaults (its own range test; its wall time counts the range test).
+the comparison's peak rate (benchmarks/torch_peer.py); "fit_one_cycle", `onecycle.fit_one_cycle`
+with its defaults (its own range test; its wall time counts the range test); and
+"fit_one_cycle-torch-curve", `fit_one_cycle` given the peer's peak rate and `OneCycleLR`'s curve
+(cosine, 30% warm-up, two phases), which separates the curve from the framework.
 
 Targets: the given accuracies and the peak of the best constant-rate arm's mean validation curve
 (over the comparison's constant arms and those of `--also` folders). Per arm: how many seeds reach
@@ -42,7 +44,15 @@ class EpochClock(keras.callbacks.Callback):
         })
 
 
-def _fit_one_cycle_run(dataset, *, epochs, batch_size, seed):
+def torch_curve(max_lr):
+    """`fit_one_cycle` arguments for the curve of PyTorch's `OneCycleLR` at its defaults: cosine, 30%
+    warm-up from max_lr/25, then straight down to max_lr/25/1e4."""
+    start = max_lr / 25
+    return {"max_lr": max_lr, "schedule_kwargs": {"start_lr": start, "final_lr": start / 1e4, "warmup_fraction": 0.3,
+                                                  "annihilation_fraction": 0.7, "shape": "cosine"}}
+
+
+def _fit_one_cycle_run(dataset, *, epochs, batch_size, seed, **fit_kwargs):
     keras.utils.set_random_seed(seed)
     model = models.for_dataset(dataset)
     runner.compile_for(model, dataset, onecycle.optimizers.SGD(momentum=0.9))
@@ -51,14 +61,18 @@ def _fit_one_cycle_run(dataset, *, epochs, batch_size, seed):
     history = onecycle.fit_one_cycle(
         model, dataset.x_train, dataset.y_train, epochs=epochs, batch_size=batch_size,
         validation_data=(dataset.x_val, dataset.y_val), callbacks=[clock], verbose=0,
-        find_lr_kwargs={"verbose": 0},
+        find_lr_kwargs={"verbose": 0}, **fit_kwargs,
     )
     test = model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0, return_dict=True)["accuracy"]
     return clock.records, test, history.schedule.max_lr
 
 
-def train_peers(run_dir, seeds):
-    """Train the two extra arms on the comparison's data and budget; returns their runs."""
+PEER_ARMS = ("fit_one_cycle", "pytorch-onecyclelr", "fit_one_cycle-torch-curve")
+
+
+def train_peers(run_dir, seeds, done=()):
+    """Train the extra arms on the comparison's data and budget, skipping the (arm, seed) pairs in
+    `done`; yields their runs one at a time."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import torch_peer
 
@@ -68,17 +82,19 @@ def train_peers(run_dir, seeds):
         max_lr = json.load(f)["max_lr"]
     dataset = datasets.load(config["dataset"], config.get("data_dir"), config.get("subset"), 0)
     budget = {"epochs": config["epochs"], "batch_size": config["batch_size"]}
-    runs = []
     for seed in range(seeds):
-        print(f"seed {seed}: fit_one_cycle", file=sys.stderr, flush=True)
-        epochs, test, peak = _fit_one_cycle_run(dataset, seed=seed, **budget)
-        runs.append({"arm": "fit_one_cycle", "seed": seed, "planned_epochs": config["epochs"], "max_lr": peak,
-                     "epochs": epochs, "test_metric": test})
-        print(f"seed {seed}: pytorch-onecyclelr", file=sys.stderr, flush=True)
-        epochs, test = torch_peer.train(dataset, max_lr=max_lr, seed=seed, **budget)
-        runs.append({"arm": "pytorch-onecyclelr", "seed": seed, "planned_epochs": config["epochs"], "max_lr": max_lr,
-                     "epochs": epochs, "test_metric": test})
-    return runs
+        for arm in PEER_ARMS:
+            if (arm, seed) in done:
+                continue
+            print(f"seed {seed}: {arm}", file=sys.stderr, flush=True)
+            if arm == "pytorch-onecyclelr":
+                epochs, test = torch_peer.train(dataset, max_lr=max_lr, seed=seed, **budget)
+                peak = max_lr
+            else:
+                extra = torch_curve(max_lr) if arm == "fit_one_cycle-torch-curve" else {}
+                epochs, test, peak = _fit_one_cycle_run(dataset, seed=seed, **budget, **extra)
+            yield {"arm": arm, "seed": seed, "planned_epochs": config["epochs"], "max_lr": peak, "epochs": epochs,
+                   "test_metric": test}
 
 
 def first_reach(run, target):
@@ -89,14 +105,17 @@ def first_reach(run, target):
 
 
 def _load_peers(path, run_dir, seeds):
+    """The runs in `path`, after training the missing ones (the file is rewritten, atomically, after each)."""
+    runs = []
     if os.path.exists(path):
         with open(path) as f:
-            return json.load(f)
-    runs = train_peers(run_dir, seeds)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(runs, f, indent=1)
-    os.replace(tmp, path)
+            runs = json.load(f)
+    for run in train_peers(run_dir, seeds, done={(r["arm"], r["seed"]) for r in runs}):
+        runs.append(run)
+        tmp = f"{path}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(runs, f, indent=1)
+        os.replace(tmp, path)
     return runs
 
 
