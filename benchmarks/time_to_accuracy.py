@@ -2,6 +2,7 @@
 
     onecycle compare fashion_mnist --seeds 3 --epochs 9 --out docs/runs/fashion_mnist
     python benchmarks/time_to_accuracy.py docs/runs/fashion_mnist --peers docs/runs/fashion_mnist_peers.json
+    python benchmarks/time_to_accuracy.py --quick
 
 Arms: those of the comparison in RUN_DIR (its own runs and wall times), and two more trained here on
 the same data, epochs, batch size and seeds, stored in `--peers` (trained only when that file is
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 
 import keras
@@ -171,13 +173,35 @@ def _other_runs(run_dir):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir", help="folder of an `onecycle compare` run")
+    parser.add_argument("run_dir", nargs="?", help="folder of an `onecycle compare` run")
     parser.add_argument("--targets", default="0.92", help="comma-separated validation accuracies")
     parser.add_argument("--peers", help="JSON file of the PyTorch and fit_one_cycle arms (trained when missing)")
     parser.add_argument("--seeds", type=int, help="seeds of the extra arms (default: the comparison's)")
     parser.add_argument("--also", nargs="*", default=[], metavar="RUN_DIR",
                         help="more run folders on the same data and budget (e.g. constant rates from `onecycle train`)")
+    parser.add_argument("--quick", action="store_true",
+                        help="checks that it runs: a two-epoch digits comparison and its extra arms in a temporary folder")
     args = parser.parse_args()
+    if args.quick:
+        with tempfile.TemporaryDirectory() as folder:
+            return _quick(args, folder)
+    if args.run_dir is None:
+        parser.error("the run_dir argument is required (or pass --quick)")
+    _report(args)
+
+
+def _quick(args, folder):
+    from onecycle.cli import main as onecycle_main
+
+    args.run_dir, args.peers, args.targets = os.path.join(folder, "run"), os.path.join(folder, "peers.json"), "0.5"
+    code = onecycle_main(["compare", "digits", "--epochs", "2", "--seeds", "1", "--arms", "constant-default,onecycle",
+                          "--num-steps", "30", "--out", args.run_dir, "--verbose", "0"])
+    if code:
+        sys.exit(code)
+    _report(args)
+
+
+def _report(args):
     with open(os.path.join(args.run_dir, "results.json")) as f:
         results = json.load(f)
     runs = [{**r, "arm": f"constant-best ({results['max_lr']:.3g})" if r["arm"] == "constant-best" else r["arm"]}
