@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test suite: everything on TensorFlow (the default backend), then the library on JAX and PyTorch.
+# The test suite: everything on TensorFlow (the default backend), then the library, fault and bad-input tests on JAX and PyTorch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=3
