@@ -51,6 +51,13 @@ def float_in(name, value, low, high, *, low_open=False, high_open=False):
     return float(value)
 
 
+def schedule_or_float(name, value, high=math.inf):
+    """A schedule (any callable of the step, Keras schedules included) or a finite float in [0, high)."""
+    if callable(value):
+        return value
+    return float_in(name, value, 0.0, high, high_open=True)
+
+
 def one_of(name, value, choices):
     if value not in choices:
         raise ValueError(

@@ -28,19 +28,13 @@ def _check_cycle_momentum(value):
     return tuple(value)
 
 
-def _check_schedule(name, value, high=float("inf")):
-    if isinstance(value, keras.optimizers.schedules.LearningRateSchedule) or callable(value):
-        return value
-    return checks.float_in(name, value, 0.0, high, high_open=True)
-
-
 def install_schedule(model, learning_rate, momentum=None):
     """Put a learning-rate schedule (and a momentum schedule, where the optimizer takes one) in the
     compiled model's optimizer, so that the next `fit` applies them from the current step."""
     _check_model(model)
-    _check_schedule("learning_rate", learning_rate)
+    checks.schedule_or_float("learning_rate", learning_rate)
     if momentum is not None:
-        _check_schedule("momentum", momentum, high=1.0)
+        checks.schedule_or_float("momentum", momentum, high=1.0)
     optimizer = _inner(model.optimizer)
     optimizer._learning_rate = learning_rate
     name = _scheduled_momentum_name(optimizer)

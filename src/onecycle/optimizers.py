@@ -16,12 +16,6 @@ from keras.optimizers.schedules import LearningRateSchedule
 from onecycle import checks
 
 
-def _check_learning_rate(value):
-    if isinstance(value, LearningRateSchedule) or callable(value):
-        return value
-    return checks.float_in("learning_rate", value, 0.0, float("inf"), high_open=True)
-
-
 def _check_momentum(name, value):
     if isinstance(value, LearningRateSchedule):
         return value
@@ -78,7 +72,7 @@ class SGD(_ScheduledMomentum, keras.optimizers.SGD):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         momentum = _check_momentum("momentum", momentum)
-        learning_rate = _check_learning_rate(learning_rate)
+        learning_rate = checks.schedule_or_float("learning_rate", learning_rate)
         scheduled = isinstance(momentum, LearningRateSchedule)
         super().__init__(learning_rate=learning_rate, momentum=0.0 if scheduled else momentum, nesterov=nesterov, **kwargs)
         self.momentum = momentum
@@ -117,7 +111,7 @@ class Adam(_ScheduledMomentum, keras.optimizers.Adam):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, **kwargs):
         beta_1 = _check_momentum("beta_1", beta_1)
-        learning_rate = _check_learning_rate(learning_rate)
+        learning_rate = checks.schedule_or_float("learning_rate", learning_rate)
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, **kwargs)
 
     def update_step(self, gradient, variable, learning_rate):
