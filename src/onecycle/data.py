@@ -135,6 +135,12 @@ def check_arrays(model, x, y=None, sample_weight=None, *, names=("x", "y")):
     _check_labels(model, names[1], y)
 
 
+def check_validation_data(model, validation_data):
+    """`check_arrays` on `(x_val, y_val)` tuples; datasets and generators pass unchecked."""
+    if isinstance(validation_data, (tuple, list)):
+        check_arrays(model, *validation_data[:2], names=("validation_data[0]", "validation_data[1]"))
+
+
 def is_array_like(x):
     leaves = keras.tree.flatten(x)
     return bool(leaves) and all(hasattr(leaf, "shape") and hasattr(leaf, "__len__") for leaf in leaves)

@@ -183,8 +183,7 @@ def find_lr(
     if seed is not None:
         checks.non_negative_int("seed", seed)
     data.check_arrays(model, x, y, sample_weight)
-    if validation_data is not None:
-        data.check_arrays(model, *_xy(validation_data)[:2], names=("validation_data[0]", "validation_data[1]"))
+    data.check_validation_data(model, validation_data)
 
     stream = data.batches(x, y, sample_weight, batch_size=batch_size, seed=seed)
     first = next(stream, None)

@@ -85,8 +85,7 @@ def fit_one_cycle(
     if steps_per_epoch is not None:
         checks.positive_int("steps_per_epoch", steps_per_epoch)
     data.check_arrays(model, x, y, fit_kwargs.get("sample_weight"))
-    if isinstance(fit_kwargs.get("validation_data"), (tuple, list)):
-        data.check_arrays(model, *fit_kwargs["validation_data"][:2], names=("validation_data[0]", "validation_data[1]"))
+    data.check_validation_data(model, fit_kwargs.get("validation_data"))
     finder = None
     if max_lr is None:
         finder = find_lr(model, x, y, batch_size=batch_size, **(find_lr_kwargs or {}))
