@@ -19,7 +19,6 @@ arm's mean curve reaches it.
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -29,7 +28,7 @@ import keras
 import numpy as np
 
 import onecycle
-from onecycle.experiments import datasets, models, runner
+from onecycle.experiments import datasets, models, runner, storage
 
 
 class EpochClock(keras.callbacks.Callback):
@@ -78,10 +77,8 @@ def train_peers(run_dir, seeds, done=()):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import torch_peer
 
-    with open(os.path.join(run_dir, "config.json")) as f:
-        config = json.load(f)
-    with open(os.path.join(run_dir, "results.json")) as f:
-        max_lr = json.load(f)["max_lr"]
+    config = storage.read_json(os.path.join(run_dir, "config.json"))
+    max_lr = storage.read_json(os.path.join(run_dir, "results.json"))["max_lr"]
     dataset = datasets.load(config["dataset"], config.get("data_dir"), config.get("subset"), 0)
     budget = {"epochs": config["epochs"], "batch_size": config["batch_size"]}
     for seed in range(seeds):
@@ -108,16 +105,10 @@ def first_reach(run, target):
 
 def _load_peers(path, run_dir, seeds):
     """The runs in `path`, after training the missing ones (the file is rewritten, atomically, after each)."""
-    runs = []
-    if os.path.exists(path):
-        with open(path) as f:
-            runs = json.load(f)
+    runs = storage.read_json(path) if os.path.exists(path) else []
     for run in train_peers(run_dir, seeds, done={(r["arm"], r["seed"]) for r in runs}):
         runs.append(run)
-        tmp = f"{path}.tmp"
-        with open(tmp, "w") as f:
-            json.dump(runs, f, indent=1)
-        os.replace(tmp, path)
+        storage.write_json(path, runs)
     return runs
 
 
@@ -162,8 +153,7 @@ def print_tables(runs, targets):
 
 def _other_runs(run_dir):
     """The runs of another comparison or `onecycle train` folder; constant arms are named by their rate."""
-    with open(os.path.join(run_dir, "results.json")) as f:
-        results = json.load(f)
+    results = storage.read_json(os.path.join(run_dir, "results.json"))
     runs = []
     for run in results["runs"]:
         name = f"constant {results['max_lr']:.3g}" if run["arm"] == "constant-best" else f"{run['arm']} ({os.path.basename(run_dir)})"
@@ -202,8 +192,7 @@ def _quick(args, folder):
 
 
 def _report(args):
-    with open(os.path.join(args.run_dir, "results.json")) as f:
-        results = json.load(f)
+    results = storage.read_json(os.path.join(args.run_dir, "results.json"))
     runs = [{**r, "arm": f"constant-best ({results['max_lr']:.3g})" if r["arm"] == "constant-best" else r["arm"]}
             for r in results["runs"]]
     for other in args.also:

@@ -22,15 +22,23 @@ def _clean(value):
     return value
 
 
-def write_json(path, record):
-    tmp = f"{path}.tmp"
+def _write_atomically(path, tmp, write):
+    """`write(tmp)`, then rename `tmp` to `path`; on any failure `tmp` is removed and `path` untouched."""
     try:
-        with open(tmp, "w") as f:
-            json.dump(_clean(record), f, indent=1)
+        write(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _dump_json(record, tmp):
+    with open(tmp, "w") as f:
+        json.dump(_clean(record), f, indent=1)
+
+
+def write_json(path, record):
+    _write_atomically(path, f"{path}.tmp", lambda tmp: _dump_json(record, tmp))
 
 
 def read_json(path):
@@ -42,13 +50,7 @@ def read_json(path):
 
 
 def save_figure(figure, path):
-    tmp = f"{path}.tmp.png"
-    try:
-        figure.savefig(tmp, dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    _write_atomically(path, f"{path}.tmp.png", lambda tmp: figure.savefig(tmp, dpi=110, bbox_inches="tight"))
 
 
 def describe_value(value):
