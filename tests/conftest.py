@@ -24,3 +24,20 @@ def tiny_classifier():
         return model, x, y
 
     return make
+
+
+class LrTrace(keras.callbacks.Callback):
+    """Records the learning rate the optimizer applies at the start of every batch, in `trace`."""
+
+    def __init__(self):
+        super().__init__()
+        self.trace = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.trace.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+
+@pytest.fixture
+def lr_trace():
+    """Makes `LrTrace` callbacks."""
+    return LrTrace

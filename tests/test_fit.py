@@ -49,22 +49,13 @@ def test_plain_keras_optimizer_warns_that_momentum_stays(tiny_classifier):
         onecycle.fit_one_cycle(model, x, y, epochs=1, max_lr=0.1, verbose=0)
 
 
-class _LrTrace(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.trace = []
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.trace.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
-
-
-def test_resume_from_saved_model_and_initial_epoch_continues_the_cycle(tiny_classifier, tmp_path):
+def test_resume_from_saved_model_and_initial_epoch_continues_the_cycle(tiny_classifier, lr_trace, tmp_path):
     schedule = onecycle.OneCycle(0.1, 4 * 6)  # 4 epochs of 6 batches
     model, x, y = tiny_classifier(onecycle.optimizers.SGD(schedule, momentum=schedule.momentum()))
     model.fit(x, y, batch_size=16, epochs=2, verbose=0)
     model.save(tmp_path / "half.keras")
     restored = keras.saving.load_model(tmp_path / "half.keras")
-    trace = _LrTrace()
+    trace = lr_trace()
     restored.fit(x, y, batch_size=16, epochs=4, initial_epoch=2, verbose=0, callbacks=[trace])
     np.testing.assert_allclose(trace.trace, schedule.evaluate(np.arange(12, 24)), rtol=1e-4)
     assert float(keras.ops.convert_to_numpy(restored.optimizer.learning_rate)) == pytest.approx(schedule.final_lr, rel=1e-3)

@@ -127,28 +127,19 @@ class _StopAt(keras.callbacks.Callback):
             raise RuntimeError("interrupted")
 
 
-class _LrTrace(keras.callbacks.Callback):
-    def __init__(self, trace):
-        super().__init__()
-        self.trace = trace
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.trace.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
-
-
-def test_backup_and_restore_mid_epoch_never_restarts_the_cycle(tmp_path, tiny_classifier):
+def test_backup_and_restore_mid_epoch_never_restarts_the_cycle(tmp_path, tiny_classifier, lr_trace):
     """BackupAndRestore replays a partly finished epoch: the optimizer step comes back from the last
     backup, so the replayed batches are counted twice and the run takes more steps than planned. The
     schedule then holds its final value instead of extrapolating or starting a new cycle."""
     schedule = onecycle.OneCycle(0.1, 6 * 6)  # 6 epochs of 6 batches
     model, x, y = tiny_classifier(onecycle.optimizers.SGD(schedule, momentum=schedule.momentum()))
-    trace = []
     backup = keras.callbacks.BackupAndRestore(str(tmp_path / "b"), save_freq=4)
     with pytest.raises(RuntimeError):
-        model.fit(x, y, batch_size=16, epochs=6, verbose=0, callbacks=[backup, _LrTrace(trace), _StopAt(20)])
+        model.fit(x, y, batch_size=16, epochs=6, verbose=0, callbacks=[backup, lr_trace(), _StopAt(20)])
     model2, _, _ = tiny_classifier(onecycle.optimizers.SGD(schedule, momentum=schedule.momentum()))
-    resumed = []
-    model2.fit(x, y, batch_size=16, epochs=6, verbose=0, callbacks=[backup, _LrTrace(resumed)])
+    trace = lr_trace()
+    model2.fit(x, y, batch_size=16, epochs=6, verbose=0, callbacks=[backup, trace])
+    resumed = trace.trace
     steps = int(keras.ops.convert_to_numpy(model2.optimizer.iterations))
     assert resumed[0] < schedule.max_lr and resumed[0] != pytest.approx(schedule.start_lr)  # not back at the start
     assert resumed[0] == pytest.approx(float(schedule.evaluate(steps - len(resumed))), rel=1e-5)
