@@ -19,7 +19,8 @@ import numpy as np
 
 from onecycle.experiments import config as config_lib
 from onecycle.experiments import datasets, runner
-from onecycle.suggest import DEFAULT_METHOD, METHODS
+from onecycle import DEFAULT_SUGGESTION as DEFAULT_METHOD
+from onecycle import SUGGESTION_METHODS as METHODS
 
 
 def _train(dataset, cfg, max_lr, seeds):

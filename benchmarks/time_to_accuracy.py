@@ -156,7 +156,7 @@ def _other_runs(run_dir):
     results = storage.read_json(os.path.join(run_dir, "results.json"))
     runs = []
     for run in results["runs"]:
-        name = f"constant {results['max_lr']:.3g}" if run["arm"] == "constant-best" else f"{run['arm']} ({os.path.basename(run_dir)})"
+        name = f"constant {results['max_lr']:.3g}" if run["arm"] in ("constant-best", "constant") else f"{run['arm']} ({os.path.basename(run_dir)})"
         runs.append({**run, "arm": name})
     return runs
 
@@ -193,7 +193,7 @@ def _quick(args, folder):
 
 def _report(args):
     results = storage.read_json(os.path.join(args.run_dir, "results.json"))
-    runs = [{**r, "arm": f"constant-best ({results['max_lr']:.3g})" if r["arm"] == "constant-best" else r["arm"]}
+    runs = [{**r, "arm": f"constant-best ({results['max_lr']:.3g})" if r["arm"] in ("constant-best", "constant") else r["arm"]}
             for r in results["runs"]]
     for other in args.also:
         runs += _other_runs(other)

@@ -5,9 +5,14 @@ from onecycle.callbacks import ScheduleLogger
 from onecycle.finder import LRFinderResult, find_lr
 from onecycle.fit import fit_one_cycle, install_schedule
 from onecycle.schedules import OneCycle, Piecewise
+from onecycle.plotting import plot_lr_finder, plot_schedule, schedule_values
+from onecycle.suggest import DEFAULT_METHOD as DEFAULT_SUGGESTION
+from onecycle.suggest import METHODS as SUGGESTION_METHODS
 from onecycle.suggest import Suggestion, suggest
 
 __all__ = [
+    "DEFAULT_SUGGESTION",
+    "SUGGESTION_METHODS",
     "LRFinderResult",
     "OneCycle",
     "Piecewise",
@@ -17,6 +22,9 @@ __all__ = [
     "fit_one_cycle",
     "install_schedule",
     "optimizers",
+    "plot_lr_finder",
+    "plot_schedule",
+    "schedule_values",
     "suggest",
 ]
 __version__ = "0.1.0"

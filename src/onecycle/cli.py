@@ -26,11 +26,11 @@ def _add_options(parser, config_cls):
             continue
         kind = _type_of(field)
         if field.metadata.get("positional"):
-            parser.add_argument(field.name, nargs="?", default=field.default, help=f"{field.metadata['help']} (default: {field.default})")
+            parser.add_argument(field.name, nargs="?", default=argparse.SUPPRESS, help=f"{field.metadata['help']} (default: {field.default})")
         elif kind is bool:
-            parser.add_argument(f"--{field.name.replace('_', '-')}", action="store_true", help=field.metadata["help"])
+            parser.add_argument(f"--{field.name.replace('_', '-')}", action="store_true", default=argparse.SUPPRESS, help=field.metadata["help"])
         else:
-            parser.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=field.default,
+            parser.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=argparse.SUPPRESS,
                                 help=f"{field.metadata['help']} (default: {field.default})")
 
 
@@ -44,6 +44,7 @@ def build_parser():
             command.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run in RUN_DIR; finished arms and seeds are kept")
     report = sub.add_parser("report", help="rebuild report.md and the plots of a run folder from its results.json")
     report.add_argument("run_dir")
+    report.add_argument("--baselines", help="comma-separated run folders whose runs join the comparison (stored in results.json)")
     return parser
 
 
@@ -58,7 +59,10 @@ def _run(args):
     if args.command == "report":
         if not os.path.isfile(os.path.join(args.run_dir, "results.json")):
             raise ConfigError(f"run_dir: {args.run_dir!r} holds no results.json")
-        print(report.write(args.run_dir))
+        config, results = report.load_folder(args.run_dir)
+        if args.baselines:
+            results["baselines"] = _baseline_folders(args.baselines, args.run_dir)
+        print(report.write(args.run_dir, config, results))
         return
     if getattr(args, "resume", None):
         from onecycle.experiments.config import from_dict
@@ -68,6 +72,9 @@ def _run(args):
             raise ConfigError(f"--resume: {args.resume!r} holds no config.json")
         config = from_dict(storage.read_json(config_path))
         config.out = args.resume
+        if getattr(args, "seeds", 0) > config.seeds:  # more seeds for a finished run: --resume DIR --seeds N
+            config.seeds = args.seeds
+            config.validate()
         _, path = runner.compare(config, resume=True)
         print(f"report: {os.path.join(path, 'report.md')}")
         return
@@ -79,6 +86,14 @@ def _run(args):
         return
     _, path = runner.compare(config)
     print(f"report: {os.path.join(path, 'report.md')}")
+
+
+def _baseline_folders(value, run_dir):
+    folders = [v.strip() for v in value.split(",")]
+    for folder in folders:
+        if not os.path.isfile(os.path.join(folder, "results.json")):
+            raise ConfigError(f"--baselines: {folder!r} holds no results.json")
+    return [os.path.relpath(os.path.abspath(f), os.path.abspath(run_dir)) for f in folders]
 
 
 def main(argv=None):

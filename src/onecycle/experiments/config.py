@@ -4,15 +4,20 @@ import dataclasses
 import os
 from typing import Optional
 
-from onecycle import checks
+import math
+
+from onecycle import DEFAULT_SUGGESTION, SUGGESTION_METHODS
 from onecycle.experiments import arms, datasets
-from onecycle.suggest import DEFAULT_METHOD, METHODS
 
 DEFAULT_EPOCHS = {"digits": 20, "fashion_mnist": 12, "cifar10": 30, "boston_housing": 200}
 
 
 class ConfigError(ValueError):
     """A bad option: the message names the option and the value."""
+
+
+def _positive_rate(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 def _field(default, help, **metadata):
@@ -27,7 +32,7 @@ class FindLRConfig:
     batch_size: int = _field(32, "batch size of the range test (use the one you will train with)")
     optimizer: str = _field("sgd", "optimizer: " + ", ".join(arms.OPTIMIZERS))
     num_steps: int = _field(200, "steps of the range test")
-    method: str = _field(DEFAULT_METHOD, "suggestion method: " + ", ".join(METHODS))
+    method: str = _field(DEFAULT_SUGGESTION, "suggestion method: " + ", ".join(SUGGESTION_METHODS))
     subset: Optional[int] = _field(None, "use only this many training samples (and at most as many val/test)")
     data_dir: Optional[str] = _field(None, f"folder with local copies of the datasets (or ${datasets.DATA_DIR_ENV})")
     out: Optional[str] = _field(None, "run folder; default runs/<name from the config>")
@@ -40,7 +45,7 @@ class FindLRConfig:
         checks_for = [
             ("dataset", self.dataset, tuple(datasets.REGISTRY)),
             ("optimizer", self.optimizer, arms.OPTIMIZERS),
-            ("method", self.method, tuple(METHODS)),
+            ("method", self.method, tuple(SUGGESTION_METHODS)),
         ]
         for name, value, choices in checks_for:
             if value not in choices:
@@ -57,11 +62,8 @@ class FindLRConfig:
             raise ConfigError(f"--data-dir: {self.data_dir!r} is not a folder")
         if getattr(self, "verbose", None) not in (None, 0, 1, 2):
             raise ConfigError(f"--verbose: must be 0, 1 or 2, got {self.verbose!r}")
-        if getattr(self, "max_lr", None) is not None:
-            try:
-                checks.positive_float("max_lr", self.max_lr)
-            except ValueError:
-                raise ConfigError(f"--max-lr: must be a finite number > 0, got {self.max_lr!r}") from None
+        if getattr(self, "max_lr", None) is not None and not _positive_rate(self.max_lr):
+            raise ConfigError(f"--max-lr: must be a finite number > 0, got {self.max_lr!r}")
         return self
 
     def run_name(self):
@@ -84,8 +86,12 @@ class CompareConfig(FindLRConfig):
 
     epochs: Optional[int] = _field(None, "epochs per arm; default per dataset: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_EPOCHS.items()))
     seeds: int = _field(3, "number of seeds per arm")
-    arms: str = _field(",".join(arms.DEFAULT_ARMS), "comma-separated arms: " + ", ".join(arms.ARMS))
-    max_lr: Optional[float] = _field(None, "peak rate; default: the range test's suggestion")
+    arms: str = _field(",".join(arms.DEFAULT_ARMS), "comma-separated arms: " + ", ".join(arms.NAMES))
+    max_lr: Optional[float] = _field(None, "peak rate of the onecycle arms (and rate of the others without --lrs); default: the range test's suggestion")
+    lrs: Optional[str] = _field(None, "comma-separated grid of rates: the baseline arms that take a rate (constant, cosine) run at each; "
+                                      "the best of each is chosen on validation data. onecycle arms keep the suggestion")
+    baselines: Optional[str] = _field(None, "comma-separated run folders whose runs join the comparison (same dataset and seeds), "
+                                            "so the best baseline is chosen over them too")
     verbose: Optional[int] = _field(None, "Keras verbosity: 0 silent, 1 progress bar, 2 a line per epoch; default 1 on a terminal, else 2")
 
     command = "compare"
@@ -95,16 +101,38 @@ class CompareConfig(FindLRConfig):
             self.epochs = DEFAULT_EPOCHS[self.dataset]
 
     def arm_list(self):
-        return [a.strip() for a in self.arms.split(",")]
+        return [arms.ALIASES.get(a.strip(), a.strip()) for a in self.arms.split(",")]
+
+    def rate_grid(self):
+        """The rates of `--lrs`, sorted, or None."""
+        if not self.lrs:
+            return None
+        return sorted(float(v) for v in str(self.lrs).split(","))
+
+    def baseline_list(self):
+        """The `--baselines` folders, relative to the run folder (as results.json stores them)."""
+        if not self.baselines:
+            return []
+        return [os.path.relpath(os.path.abspath(b.strip()), os.path.abspath(self.out_dir())) for b in self.baselines.split(",")]
 
     def validate(self):
         super().validate()
         names = self.arm_list()
-        unknown = [repr(a) for a in names if a not in arms.ARMS]
+        unknown = [repr(a) for a in names if a not in arms.NAMES]
         if unknown:
-            raise ConfigError(f"--arms: unknown arm {', '.join(unknown)} in {self.arms!r} (choose from {', '.join(arms.ARMS)})")
+            raise ConfigError(f"--arms: unknown arm {', '.join(unknown)} in {self.arms!r} (choose from {', '.join(arms.NAMES)})")
         if len(set(names)) != len(names):
             raise ConfigError(f"--arms: an arm is named twice in {self.arms!r}")
+        if self.lrs is not None:
+            try:
+                grid = [float(v) for v in str(self.lrs).split(",")]
+            except ValueError:
+                grid = None
+            if not grid or not all(_positive_rate(v) for v in grid) or len(set(grid)) != len(grid):
+                raise ConfigError(f"--lrs: must be distinct finite rates > 0 separated by commas, got {self.lrs!r}")
+        for folder in (self.baselines.split(",") if self.baselines else []):
+            if not os.path.isfile(os.path.join(folder.strip(), "results.json")):
+                raise ConfigError(f"--baselines: {folder.strip()!r} holds no results.json")
         return self
 
 
@@ -112,7 +140,7 @@ class CompareConfig(FindLRConfig):
 class TrainConfig(CompareConfig):
     """`onecycle train`: one arm (schedule), one or more seeds."""
 
-    schedule: str = _field("onecycle", "the schedule to train with: " + ", ".join(arms.ARMS))
+    schedule: str = _field("onecycle", "the schedule to train with: " + ", ".join(arms.NAMES))
     seeds: int = _field(1, "number of seeds")
     arms: str = ""
 
@@ -120,11 +148,12 @@ class TrainConfig(CompareConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        self.schedule = arms.ALIASES.get(self.schedule, self.schedule)
         self.arms = self.schedule
 
     def validate(self):
-        if self.schedule not in arms.ARMS:
-            raise ConfigError(f"--schedule: invalid choice {self.schedule!r} (choose from {', '.join(arms.ARMS)})")
+        if self.schedule not in arms.NAMES:
+            raise ConfigError(f"--schedule: invalid choice {self.schedule!r} (choose from {', '.join(arms.NAMES)})")
         return super().validate()
 
     def run_name(self):

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 
 import onecycle
-from onecycle.experiments import arms, datasets, models, report, storage
+from onecycle.experiments import arms, datasets, models, report, storage, summary
 from onecycle.experiments.config import ConfigError, to_dict
 
 
@@ -166,18 +166,19 @@ def _check_backup(model, backup_dir):
         os.remove(metadata)
 
 
-def backup_dir(run_dir, arm, seed):
-    return os.path.join(run_dir, "backups", f"{arm}-seed{seed}")
+def backup_dir(run_dir, label, seed):
+    return os.path.join(run_dir, "backups", f"{label}-seed{seed}")
 
 
-def train_one(dataset, config, arm, seed, max_lr, verbose, run_dir):
-    """One training run, resumable from its backup in `run_dir`; returns its record for results.json."""
+def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None):
+    """One training run of `arm` at `rate` (ignored by arms that pick their own), resumable from its
+    backup in `run_dir`; returns its record for results.json."""
     keras.utils.set_random_seed(seed)
     model = models.for_dataset(dataset)
     steps_per_epoch = math.ceil(len(dataset.x_train) / config.batch_size)
-    plan = arms.plan(arm, optimizer=config.optimizer, max_lr=max_lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch)
+    plan = arms.plan(arm, optimizer=config.optimizer, rate=rate, epochs=config.epochs, steps_per_epoch=steps_per_epoch)
     compile_for(model, dataset, plan.optimizer)
-    backups = backup_dir(run_dir, arm, seed)
+    backups = backup_dir(run_dir, label or arm, seed)
     _check_backup(model, backups)
     os.makedirs(backups, exist_ok=True)
     divergence, log = DivergenceRecorder(), EpochLog(os.path.join(backups, "epochs.json"), dataset.metric)
@@ -190,6 +191,7 @@ def train_one(dataset, config, arm, seed, max_lr, verbose, run_dir):
     test = model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0, return_dict=True)[dataset.metric]
     return {
         "arm": arm,
+        "lr": arms.rate_of(arm, config.optimizer, rate),
         "seed": seed,
         "planned_epochs": plan.epochs,
         "steps_per_epoch": steps_per_epoch,
@@ -207,31 +209,57 @@ def _verbose(config):
     return 1 if sys.stdout.isatty() else 2
 
 
+def planned_runs(config, max_lr):
+    """(arm, rate, seed) of every run: the baseline arms that take a rate run at each rate of
+    `--lrs` when it is given, the onecycle arms at `max_lr` (the suggestion unless given)."""
+    grid = config.rate_grid()
+    todo = []
+    for name in config.arm_list():
+        arm = arms.get(name)
+        if not arm.needs_rate:
+            rates = [arms.KERAS_DEFAULT_LR[config.optimizer]]
+        elif grid and arm.baseline:
+            rates = grid
+        else:
+            rates = [max_lr]
+        todo += [(arm.name, rate, seed) for rate in rates for seed in range(config.seeds)]
+    return todo
+
+
+def _needs_range_test(config):
+    grid = config.rate_grid()
+    return any(arms.get(a).needs_rate and not (grid and arms.get(a).baseline) for a in config.arm_list())
+
+
 def compare(config, resume=False):
-    """`onecycle compare` / `onecycle train`: range test, every arm and seed, results.json, report."""
+    """`onecycle compare` / `onecycle train`: range test, every arm, rate and seed, results.json, report."""
     dataset = datasets.load(config.dataset, config.data_dir, config.subset, 0)
     path = config.out_dir() if resume else prepare_run_dir(config)
     results_path = os.path.join(path, "results.json")
     results = storage.read_json(results_path) if resume and os.path.exists(results_path) else None
     if results is None:
-        storage.write_json(os.path.join(path, "config.json"), to_dict(config))
         results = {"dataset": {"name": dataset.name, "source": dataset.source, "metric": dataset.metric, **dataset.sizes()},
-                   "model": models.describe(models.for_dataset(dataset)), "finder": None, "max_lr": config.max_lr, "runs": []}
-    needs_peak = any(a not in ("constant-default",) for a in config.arm_list())
-    if results["max_lr"] is None and needs_peak:
+                   "model": models.describe(models.for_dataset(dataset)), "finder": None, "max_lr": config.max_lr,
+                   "baselines": config.baseline_list(), "runs": []}
+    storage.write_json(os.path.join(path, "config.json"), to_dict(config))
+    if results["max_lr"] is None and _needs_range_test(config):
         finder = range_test(config, dataset, verbose=_verbose(config) == 1)
         finder.save(os.path.join(path, "finder.json"))
         results["finder"] = {"suggestion": finder.suggest(config.method), "method": config.method, "diverged": finder.diverged}
         results["max_lr"] = results["finder"]["suggestion"]
         storage.write_json(results_path, results)
-    done = {(r["arm"], r["seed"]) for r in results["runs"]}
-    todo = [(arm, seed) for arm in config.arm_list() for seed in range(config.seeds) if (arm, seed) not in done]
-    for i, (arm, seed) in enumerate(todo, start=len(done) + 1):
-        print(f"[{i}/{len(done) + len(todo)}] {config.dataset}: arm {arm}, seed {seed}", flush=True)
-        results["runs"].append(train_one(dataset, config, arm, seed, results["max_lr"] or 1.0, _verbose(config), path))
-        results["summary"] = report.summarize(results)
+    runs = summary.normalize_runs(results, config.optimizer)
+    done = {(r["arm"], f"{r['lr']:.12g}", r["seed"]) for r in runs}
+    todo = [t for t in planned_runs(config, results["max_lr"] or 1.0) if (t[0], f"{t[1]:.12g}", t[2]) not in done]
+    rates_per_arm = {}
+    for arm, rate, _ in planned_runs(config, results["max_lr"] or 1.0):
+        rates_per_arm.setdefault(arm, set()).add(rate)
+    for i, (arm, rate, seed) in enumerate(todo, start=len(done) + 1):
+        label = f"{arm}@{rate:.4g}" if len(rates_per_arm[arm]) > 1 else arm
+        print(f"[{i}/{len(done) + len(todo)}] {config.dataset}: arm {label}, seed {seed}", flush=True)
+        results["runs"].append(train_one(dataset, config, arm, seed, rate, _verbose(config), path, label))
         storage.write_json(results_path, results)
-        shutil.rmtree(backup_dir(path, arm, seed), ignore_errors=True)
+        shutil.rmtree(backup_dir(path, label, seed), ignore_errors=True)
     shutil.rmtree(os.path.join(path, "backups"), ignore_errors=True)
-    report.write(path)  # summarizes and rewrites results.json with the final table
-    return storage.read_json(results_path), path
+    report.write(path, to_dict(config), results)
+    return results, path

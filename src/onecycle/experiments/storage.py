@@ -64,3 +64,11 @@ def restore_value(record):
     if isinstance(record, dict):
         return keras.saving.deserialize_keras_object(record)
     return record
+
+
+def write_text(path, text):
+    def _dump(tmp):
+        with open(tmp, "w") as f:
+            f.write(text)
+
+    _write_atomically(path, f"{path}.tmp", _dump)

@@ -1,0 +1,186 @@
+"""The summary of a comparison, computed from its runs in memory: one row per arm, rate and budget;
+the best rate of each baseline family chosen on validation data; paired comparisons.
+
+The one statistic used to choose and to rank everywhere: the mean over seeds of each seed's best
+validation value (`best_val_mean`). The test split never chooses anything; it is reported beside.
+"""
+
+import warnings
+
+import numpy as np
+
+from onecycle.experiments import arms, stats
+
+PRODUCT_ARM = "onecycle"
+
+
+def normalize_runs(results, optimizer, folder=None):
+    """The runs of a results.json with `arm` under its registry name, `lr` (the rate the arm was
+    given, or its Keras default) and `folder` filled in, for folders written before those fields."""
+    runs = []
+    for run in results["runs"]:
+        arm = arms.get(run["arm"]).name
+        lr = run.get("lr")
+        if lr is None:
+            lr = arms.rate_of(arm, optimizer, results.get("max_lr") or 1.0)
+        runs.append({**run, "arm": arm, "lr": float(lr), "folder": folder})
+    return runs
+
+
+def group_key(run):
+    """(arm, rate, budget): the runs of one row of the summary."""
+    return run["arm"], float(f"{run['lr']:.12g}"), run["planned_epochs"]
+
+
+def groups(runs):
+    """Runs grouped by `group_key`, in order of first appearance."""
+    grouped = {}
+    for run in runs:
+        grouped.setdefault(group_key(run), []).append(run)
+    return grouped
+
+
+def names(keys):
+    """A short unique name per group: the arm, with the rate where the arm ran at several rates and
+    the budget where it ran for several budgets."""
+    rates, budgets = {}, {}
+    for arm, lr, epochs in keys:
+        rates.setdefault(arm, set()).add(lr)
+        budgets.setdefault(arm, set()).add(epochs)
+    out = {}
+    for arm, lr, epochs in keys:
+        name = arm
+        if len(rates[arm]) > 1:
+            name += f"@{lr:.3g}"
+        if len(budgets[arm]) > 1:
+            name += f"/e{epochs}"
+        out[(arm, lr, epochs)] = name
+    return out
+
+
+def val_curves(runs):
+    """Validation metric per epoch, one row per run, NaN-padded to the longest run."""
+    length = max(len(r["epochs"]) for r in runs)
+    curves = np.full((len(runs), max(length, 1)), np.nan)
+    for i, run in enumerate(runs):
+        values = [np.nan if e["val_metric"] is None else e["val_metric"] for e in run["epochs"]]
+        curves[i, : len(values)] = values
+    return curves
+
+
+def _best_and_epoch(curve, higher):
+    """(best value, 1-based epoch of the best) of one seed's curve, (None, None) if all NaN."""
+    if not np.any(np.isfinite(curve)):
+        return None, None
+    index = int(np.nanargmax(curve) if higher else np.nanargmin(curve))
+    return float(curve[index]), index + 1
+
+
+def _first_epoch_reaching(curve, target, higher):
+    with np.errstate(invalid="ignore"):
+        reached = curve >= target if higher else curve <= target
+    hits = np.nonzero(reached)[0]
+    return int(hits[0]) + 1 if hits.size else None
+
+
+def _row(name, key, runs, higher, metric):
+    arm, lr, epochs = key
+    curves = val_curves(runs)
+    bests = [_best_and_epoch(c, higher) for c in curves]
+    final = [r["epochs"][-1]["val_metric"] if r["epochs"] else None for r in runs]
+    row = {
+        "arm": name, "base_arm": arm, "family": arms.get(arm).family, "lr": lr, "metric": metric,
+        "seeds": len(runs), "epochs": epochs, "folder": runs[0]["folder"],
+    }
+    for prefix, values in (("final_val", final), ("best_val", [b for b, _ in bests]),
+                           ("test", [r["test_metric"] for r in runs])):
+        row[f"{prefix}_mean"], row[f"{prefix}_std"] = stats.mean_std(values)
+    row["best_epoch_mean"] = stats.mean_std([e for _, e in bests])[0]
+    row["wall_time_mean"] = stats.mean_std([r["epochs"][-1]["wall_time"] if r["epochs"] else None for r in runs])[0]
+    row["diverged_runs"] = sum(r["diverged_step"] is not None for r in runs)
+    row["diverged_steps"] = [r["diverged_step"] for r in runs if r["diverged_step"] is not None]
+    return row
+
+
+def _better(a, b, higher):
+    return a > b if higher else a < b
+
+
+def choose(rows, higher):
+    """The best row of each baseline family at each budget, by `best_val_mean`, with the rates tried
+    and whether the best sits at an edge of them (then the grid should be extended)."""
+    chosen = []
+    by_budget = {}
+    for row in rows:
+        if arms.get(row["base_arm"]).baseline and row["best_val_mean"] is not None:
+            by_budget.setdefault((row["family"], row["epochs"]), []).append(row)
+    for (family, epochs), candidates in sorted(by_budget.items()):
+        best = candidates[0]
+        for row in candidates[1:]:
+            if _better(row["best_val_mean"], best["best_val_mean"], higher):
+                best = row
+        rates = sorted({r["lr"] for r in candidates})
+        at_edge = len(rates) < 3 or best["lr"] in (rates[0], rates[-1])
+        chosen.append({"family": family, "epochs": epochs, "arm": best["arm"], "lr": best["lr"],
+                       "best_val_mean": best["best_val_mean"], "rates_tried": rates, "at_edge": at_edge})
+    return chosen
+
+
+def _by_seed(runs, value):
+    return {r["seed"]: value(r) for r in runs}
+
+
+def _seed_best(run, higher):
+    return _best_and_epoch(val_curves([run])[0], higher)
+
+
+def epochs_to_baseline(grouped, baseline_key, higher):
+    """Per group: for each seed it shares with the baseline, the first epoch its validation curve
+    reaches that seed's best baseline value; the mean over seeds when every seed reaches it."""
+    target = {r["seed"]: _seed_best(r, higher) for r in grouped[baseline_key]}
+    out = {}
+    for key, runs in grouped.items():
+        epochs = []
+        for run in runs:
+            if run["seed"] in target and target[run["seed"]][0] is not None:
+                epochs.append(_first_epoch_reaching(val_curves([run])[0], target[run["seed"]][0], higher))
+        reached = [e for e in epochs if e is not None]
+        out[key] = {"seeds": len(epochs), "reached": len(reached),
+                    "mean_epoch": float(np.mean(reached)) if reached and len(reached) == len(epochs) else None}
+    return out
+
+
+def summarize(runs, metric):
+    """Rows, the chosen baselines, the paired comparisons of the product against each, and the
+    epochs each arm takes to reach the best constant rate's best validation value."""
+    higher = stats.higher_is_better(metric)
+    grouped = groups(runs)
+    named = names(grouped)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rows = [_row(named[key], key, group, higher, metric) for key, group in grouped.items()]
+    chosen = choose(rows, higher)
+    key_of = {named[k]: k for k in grouped}
+    constants = [c for c in chosen if c["family"] == "constant"]
+    baseline = None
+    for c in constants:
+        if baseline is None or _better(c["best_val_mean"], baseline["best_val_mean"], higher):
+            baseline = c
+    reach = epochs_to_baseline(grouped, key_of[baseline["arm"]], higher) if baseline else {}
+    for row in rows:
+        key = key_of[row["arm"]]
+        row["baseline_arm"] = baseline["arm"] if baseline else None
+        row["epochs_to_baseline_best"] = reach.get(key, {}).get("mean_epoch")
+        row["seeds_reaching_baseline_best"] = reach.get(key, {}).get("reached")
+    comparisons = []
+    products = [k for k in grouped if k[0] == PRODUCT_ARM]
+    for product in products:
+        for c in chosen:
+            other = grouped[key_of[c["arm"]]]
+            for value_name, value in (("test", lambda r: r["test_metric"]),
+                                      ("best_val", lambda r: _seed_best(r, higher)[0])):
+                pair = stats.paired(_by_seed(grouped[product], value), _by_seed(other, value), metric)
+                comparisons.append({"arm": named[product], "against": c["arm"], "family": c["family"],
+                                    "against_epochs": c["epochs"], "value": value_name, **pair.as_dict()})
+    return {"rows": rows, "chosen": chosen, "comparisons": comparisons,
+            "baseline": baseline, "statistic": "mean over seeds of each seed's best validation value"}
