@@ -59,3 +59,11 @@ def test_resume_from_saved_model_and_initial_epoch_continues_the_cycle(tiny_clas
     restored.fit(x, y, batch_size=16, epochs=4, initial_epoch=2, verbose=0, callbacks=[trace])
     np.testing.assert_allclose(trace.trace, schedule.evaluate(np.arange(12, 24)), rtol=1e-4)
     assert float(keras.ops.convert_to_numpy(restored.optimizer.learning_rate)) == pytest.approx(schedule.final_lr, rel=1e-3)
+
+
+def test_verbose_0_silences_the_range_test_too(tiny_classifier, capsys):
+    model, x, y = tiny_classifier()
+    onecycle.fit_one_cycle(model, x, y, epochs=1, batch_size=20, verbose=0, find_lr_kwargs={"num_steps": 10})
+    assert capsys.readouterr().out == ""
+    onecycle.fit_one_cycle(model, x, y, epochs=1, batch_size=20, verbose=0, find_lr_kwargs={"num_steps": 10, "verbose": 1})
+    assert "step" in capsys.readouterr().out  # an explicit finder verbosity wins

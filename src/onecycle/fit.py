@@ -88,7 +88,10 @@ def fit_one_cycle(
     data.check_validation_data(model, fit_kwargs.get("validation_data"))
     finder = None
     if max_lr is None:
-        finder = find_lr(model, x, y, batch_size=batch_size, **(find_lr_kwargs or {}))
+        finder_kwargs = dict(find_lr_kwargs or {})
+        if "verbose" in fit_kwargs and fit_kwargs["verbose"] != "auto":  # the range test follows fit's verbosity
+            finder_kwargs.setdefault("verbose", fit_kwargs["verbose"])
+        finder = find_lr(model, x, y, batch_size=batch_size, **finder_kwargs)
         max_lr = finder.suggest(suggestion)
     max_lr = checks.positive_float("max_lr", max_lr)
     batches = steps_per_epoch if steps_per_epoch is not None else data.steps_per_epoch(x, batch_size=batch_size, validation_split=validation_split)
