@@ -136,10 +136,12 @@ def rows_table(table):
 
 def chosen_table(table):
     metric = table["rows"][0]["metric"]
-    lines = ["| family | epochs | rates tried | chosen | best val (mean of seeds) | at grid edge |", "|---|---|---|---|---|---|"]
+    lines = ["| family | epochs | rates tried | chosen on seeds | chosen | its best val (mean of its seeds) | at grid edge |",
+             "|---|---|---|---|---|---|---|"]
     for c in table["chosen"]:
         rates = ", ".join(f"{r:.3g}" for r in c["rates_tried"])
-        lines.append(f"| {c['family']} | {c['epochs']} | {rates} | {c['arm']} ({c['lr']:.3g}) "
+        seeds = ", ".join(str(s) for s in c["chosen_on_seeds"])
+        lines.append(f"| {c['family']} | {c['epochs']} | {rates} | {seeds} | {c['arm']} ({c['lr']:.3g}) "
                      f"| {fmt(c['best_val_mean'], metric)} | {'**yes**' if c['at_edge'] else 'no'} |")
     return "\n".join(lines)
 

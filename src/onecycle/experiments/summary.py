@@ -95,6 +95,7 @@ def _row(name, key, runs, higher, metric):
     for prefix, values in (("final_val", final), ("best_val", [b for b, _ in bests]),
                            ("test", [r["test_metric"] for r in runs])):
         row[f"{prefix}_mean"], row[f"{prefix}_std"] = stats.mean_std(values)
+    row["best_val_by_seed"] = {str(r["seed"]): b for r, (b, _) in zip(runs, bests)}
     row["best_epoch_mean"] = stats.mean_std([e for _, e in bests])[0]
     row["wall_time_mean"] = stats.mean_std([r["epochs"][-1]["wall_time"] if r["epochs"] else None for r in runs])[0]
     row["diverged_runs"] = sum(r["diverged_step"] is not None for r in runs)
@@ -106,23 +107,34 @@ def _better(a, b, higher):
     return a > b if higher else a < b
 
 
+def _shared_mean(row, seeds):
+    values = [row["best_val_by_seed"][s] for s in seeds if row["best_val_by_seed"].get(s) is not None]
+    return float(np.mean(values)) if values else None
+
+
 def choose(rows, higher):
-    """The best row of each baseline family at each budget, by `best_val_mean`, with the rates tried
-    and whether the best sits at an edge of them (then the grid should be extended)."""
+    """The best row of each baseline family at each budget, with the rates tried and whether the best
+    sits at an edge of them (then the grid should be extended). Rows are ranked by their mean best
+    validation value over the seeds every candidate ran (a grid may run on one seed, the chosen
+    rate then on all), so that every rate is judged on the same seeds."""
     chosen = []
     by_budget = {}
     for row in rows:
         if arms.get(row["base_arm"]).baseline and row["best_val_mean"] is not None:
             by_budget.setdefault((row["family"], row["epochs"]), []).append(row)
     for (family, epochs), candidates in sorted(by_budget.items()):
-        best = candidates[0]
-        for row in candidates[1:]:
-            if _better(row["best_val_mean"], best["best_val_mean"], higher):
+        seeds = set.intersection(*(set(r["best_val_by_seed"]) for r in candidates))
+        score = {r["arm"]: _shared_mean(r, seeds) if seeds else r["best_val_mean"] for r in candidates}
+        ranked = [r for r in candidates if score[r["arm"]] is not None]
+        best = ranked[0]
+        for row in ranked[1:]:
+            if _better(score[row["arm"]], score[best["arm"]], higher):
                 best = row
         rates = sorted({r["lr"] for r in candidates})
         at_edge = len(rates) < 3 or best["lr"] in (rates[0], rates[-1])
         chosen.append({"family": family, "epochs": epochs, "arm": best["arm"], "lr": best["lr"],
-                       "best_val_mean": best["best_val_mean"], "rates_tried": rates, "at_edge": at_edge})
+                       "best_val_mean": best["best_val_mean"], "chosen_on_seeds": sorted(int(s) for s in seeds),
+                       "rates_tried": rates, "at_edge": at_edge})
     return chosen
 
 
