@@ -101,6 +101,20 @@ def test_grid_then_report_with_a_baseline_folder(tmp_path, capsys):
     assert (product / "report.md").read_text() == text
     capsys.readouterr()
 
+    # generated blocks in markdown: written, then checked
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"intro\n<!-- generated: verdicts {product} -->\nstale\n<!-- end generated -->\n"
+                   f"<!-- generated: headline {product} -->\n<!-- end generated -->\nend\n")
+    assert main(["docs", str(doc), "--check"]) == 1 and "stale" in doc.read_text()
+    assert main(["docs", str(doc)]) == 0
+    written = doc.read_text()
+    assert "stale" not in written and written.startswith("intro\n") and written.endswith("end\n")
+    assert "`onecycle`" in written and any(v in written for v in ("**beats**", "**ties with**", "**loses to**"))
+    assert main(["docs", str(doc), "--check"]) == 0
+    doc.write_text("<!-- generated: nonsense x -->\n<!-- end generated -->\n")
+    assert main(["docs", str(doc)]) == 2
+    capsys.readouterr()
+
 
 def test_resume_with_more_seeds_adds_only_the_new_seeds(tmp_path, capsys):
     out = tmp_path / "t"

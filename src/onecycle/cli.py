@@ -45,6 +45,9 @@ def build_parser():
     report = sub.add_parser("report", help="rebuild report.md and the plots of a run folder from its results.json")
     report.add_argument("run_dir")
     report.add_argument("--baselines", help="comma-separated run folders whose runs join the comparison (stored in results.json)")
+    docs = sub.add_parser("docs", help="regenerate the generated tables of markdown files from the run folders they name")
+    docs.add_argument("files", nargs="+", metavar="FILE")
+    docs.add_argument("--check", action="store_true", help="write nothing; exit 1 when a file is out of date")
     return parser
 
 
@@ -56,6 +59,18 @@ def _config(args):
 def _run(args):
     from onecycle.experiments import report, runner, storage
 
+    if args.command == "docs":
+        from onecycle.experiments import docs
+
+        for path in args.files:
+            if not os.path.isfile(path):
+                raise ConfigError(f"FILE: {path!r} is not a file")
+        stale = docs.update(args.files, check=args.check)
+        for path in stale:
+            print(f"{'out of date' if args.check else 'updated'}: {path}")
+        if args.check and stale:
+            raise SystemExit(1)
+        return
     if args.command == "report":
         if not os.path.isfile(os.path.join(args.run_dir, "results.json")):
             raise ConfigError(f"run_dir: {args.run_dir!r} holds no results.json")
@@ -102,11 +117,14 @@ def main(argv=None):
     except SystemExit as exit:  # --help, or a bad option already reported in one line
         return exit.code
     from onecycle.experiments.datasets import DatasetError
+    from onecycle.experiments.docs import DocsError
     from onecycle.experiments.storage import CorruptRunError
 
     try:
         _run(args)
-    except (ConfigError, DatasetError, CorruptRunError) as error:
+    except SystemExit as exit:
+        return exit.code
+    except (ConfigError, DatasetError, CorruptRunError, DocsError) as error:
         print(f"onecycle: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # a full disk, a folder that became unwritable: no traceback, no half-written file
