@@ -26,7 +26,9 @@ def _model(dataset, seed=0):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", choices=[n for n, spec in datasets.REGISTRY.items() if spec[1] == "classification"])
+    parser.add_argument(
+        "dataset", choices=[n for n, spec in datasets.REGISTRY.items() if spec[1] == "classification"]
+    )
     parser.add_argument("--batch-sizes", default="32,64,128,256,512,1024,2048")
     parser.add_argument("--epochs", type=int, default=9)
     parser.add_argument("--data-dir")
@@ -42,12 +44,22 @@ def main():
     print("|---|---|---|---|---|---|")
     found = {}
     for batch_size in sizes:
-        result = onecycle.find_lr(_model(dataset), dataset.x_train, dataset.y_train, batch_size=batch_size,
-                                  num_steps=steps, seed=0, verbose=0)
+        result = onecycle.find_lr(
+            _model(dataset),
+            dataset.x_train,
+            dataset.y_train,
+            batch_size=batch_size,
+            num_steps=steps,
+            seed=0,
+            verbose=0,
+        )
         found[batch_size] = result.suggest()
         lowest = result.lrs[int(result.smoothed_losses[: len(result.lrs)].argmin())]
-        print(f"| {batch_size} | {result.suggest('minimum'):.3g} | {result.suggest('steepest'):.3g} "
-              f"| {result.suggest('valley'):.3g} | {lowest:.3g} | {'yes' if result.diverged else 'no'} |", flush=True)
+        print(
+            f"| {batch_size} | {result.suggest('minimum'):.3g} | {result.suggest('steepest'):.3g} "
+            f"| {result.suggest('valley'):.3g} | {lowest:.3g} | {'yes' if result.diverged else 'no'} |",
+            flush=True,
+        )
 
     large = sizes[-1]
     print(f"\n1cycle at batch size {large}, {args.epochs} epochs:\n")
@@ -58,12 +70,22 @@ def main():
         total = args.epochs * math.ceil(len(dataset.x_train) / large)
         schedule = onecycle.OneCycle(found[source], total)
         onecycle.install_schedule(model, schedule, None)
-        history = model.fit(dataset.x_train, dataset.y_train, batch_size=large, epochs=args.epochs, verbose=0,
-                            validation_data=(dataset.x_val, dataset.y_val), callbacks=[keras.callbacks.TerminateOnNaN()])
+        history = model.fit(
+            dataset.x_train,
+            dataset.y_train,
+            batch_size=large,
+            epochs=args.epochs,
+            verbose=0,
+            validation_data=(dataset.x_val, dataset.y_val),
+            callbacks=[keras.callbacks.TerminateOnNaN()],
+        )
         losses = history.history["loss"]
         diverged = not math.isfinite(losses[-1])
-        print(f"| batch {source} | {found[source]:.3g} | {max(history.history['val_accuracy']):.4f} | {losses[-1]:.4g} "
-              f"| {'yes, epoch ' + str(len(losses)) if diverged else 'no'} |", flush=True)
+        print(
+            f"| batch {source} | {found[source]:.3g} | {max(history.history['val_accuracy']):.4f} | {losses[-1]:.4g} "
+            f"| {'yes, epoch ' + str(len(losses)) if diverged else 'no'} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

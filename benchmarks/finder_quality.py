@@ -17,10 +17,10 @@ import time
 
 import numpy as np
 
-from onecycle.experiments import config as config_lib
-from onecycle.experiments import datasets, runner
 from onecycle import DEFAULT_SUGGESTION as DEFAULT_METHOD
 from onecycle import SUGGESTION_METHODS as METHODS
+from onecycle.experiments import config as config_lib
+from onecycle.experiments import datasets, runner
 
 
 def _train(dataset, cfg, max_lr, seeds):
@@ -49,9 +49,16 @@ def main():
     args = parser.parse_args()
     if args.quick:
         args.epochs, args.seeds, args.grid, args.subset = 2, 1, 3, args.subset or 200
-    cfg = config_lib.CompareConfig(dataset=args.dataset, optimizer=args.optimizer, epochs=args.epochs, seeds=args.seeds,
-                                   subset=args.subset, data_dir=args.data_dir, verbose=0,
-                                   num_steps=20 if args.quick else 200).validate()
+    cfg = config_lib.CompareConfig(
+        dataset=args.dataset,
+        optimizer=args.optimizer,
+        epochs=args.epochs,
+        seeds=args.seeds,
+        subset=args.subset,
+        data_dir=args.data_dir,
+        verbose=0,
+        num_steps=20 if args.quick else 200,
+    ).validate()
     dataset = datasets.load(cfg.dataset, cfg.data_dir, cfg.subset, 0)
 
     start = time.perf_counter()
@@ -76,17 +83,28 @@ def main():
     higher = dataset.metric == "accuracy"
     grid_best = (max if higher else min)(results["grid"], key=lambda r: r["best_val"])
     run_seconds = np.mean([r["seconds"] for r in results["grid"]])
-    print(f"\n{dataset.name}, {cfg.optimizer}, {cfg.epochs} epochs, {cfg.seeds} seeds; grid best: max_lr "
-          f"{grid_best['max_lr']:.4g}, best val {dataset.metric} {grid_best['best_val']:.4f}")
-    print(f"range test: {len(finder.lrs)} steps, {finder_seconds:.1f} s = {finder_seconds / run_seconds:.1%} of one training run "
-          f"({run_seconds:.1f} s)\n")
+    print(
+        f"\n{dataset.name}, {cfg.optimizer}, {cfg.epochs} epochs, {cfg.seeds} seeds; grid best: max_lr "
+        f"{grid_best['max_lr']:.4g}, best val {dataset.metric} {grid_best['best_val']:.4f}"
+    )
+    print(
+        f"range test: {len(finder.lrs)} steps, {finder_seconds:.1f} s = "
+        f"{finder_seconds / run_seconds:.1%} of one training run "
+        f"({run_seconds:.1f} s)\n"
+    )
     print(f"| method | suggested max_lr | best val {dataset.metric} | grid best | gap |")
     print("|---|---|---|---|---|")
     for method, r in results["methods"].items():
-        gap = (grid_best["best_val"] - r["best_val"]) * 100 if higher else (r["best_val"] / grid_best["best_val"] - 1) * 100
+        gap = (
+            (grid_best["best_val"] - r["best_val"]) * 100
+            if higher
+            else (r["best_val"] / grid_best["best_val"] - 1) * 100
+        )
         unit = " points" if higher else " %"
         name = f"{method} (default)" if method == DEFAULT_METHOD else method
-        print(f"| {name} | {r['max_lr']:.4g} | {r['best_val']:.4f} | {grid_best['best_val']:.4f} | {gap:+.2f}{unit} |")
+        print(
+            f"| {name} | {r['max_lr']:.4g} | {r['best_val']:.4f} | {grid_best['best_val']:.4f} | {gap:+.2f}{unit} |"
+        )
     print(json.dumps({"finder_seconds": finder_seconds, "run_seconds": run_seconds, **results}))
 
 

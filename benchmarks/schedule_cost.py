@@ -55,7 +55,10 @@ def _child(backend, model_name, batch_size, samples, rounds):
         x, y = rng.normal(size=(samples, 28, 28, 1)).astype("float32"), rng.integers(0, 10, samples)
         build, loss = (lambda: models.cnn((28, 28, 1), 10)), "sparse_categorical_crossentropy"
     else:
-        x, y = rng.normal(size=(samples, 13)).astype("float32"), rng.normal(size=(samples, 1)).astype("float32")
+        x, y = (
+            rng.normal(size=(samples, 13)).astype("float32"),
+            rng.normal(size=(samples, 1)).astype("float32"),
+        )
         build, loss = (lambda: models.mlp(13)), "mse"
     steps = -(-samples // batch_size)
     schedule = onecycle.OneCycle(0.01, steps * (rounds + 1))
@@ -78,7 +81,11 @@ def _child(backend, model_name, batch_size, samples, rounds):
             model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, callbacks=callbacks + [clock])
             times[arm].append((clock.batches - clock.skip) * batch_size / (clock.end - clock.start))
     rates = {arm: sorted(r)[len(r) // 2] for arm, r in times.items()}
-    print(json.dumps({"backend": backend, "model": model_name, "batch_size": batch_size, "samples_per_s": rates}))
+    print(
+        json.dumps(
+            {"backend": backend, "model": model_name, "batch_size": batch_size, "samples_per_s": rates}
+        )
+    )
 
 
 def main():
@@ -94,17 +101,31 @@ def main():
     cases = [("cnn", 32, 6400), ("cnn", 256, 12800), ("mlp", 32, 12800), ("mlp", 256, 51200)]
     if args.quick:
         cases = [("mlp", 32, 320)]
-    print("| backend | model | batch | constant (samples/s) | OneCycle + momentum | ratio | per-batch callback | ratio |")
+    print(
+        "| backend | model | batch | constant (samples/s) | OneCycle + momentum | ratio | per-batch callback | ratio |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for backend in args.backends.split(","):
         for model_name, batch_size, samples in cases:
             env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-            command = [sys.executable, __file__, "--child", backend, model_name, str(batch_size), str(samples),
-                       "--rounds", str(args.rounds)] + (["--quick"] if args.quick else [])
+            command = [
+                sys.executable,
+                __file__,
+                "--child",
+                backend,
+                model_name,
+                str(batch_size),
+                str(samples),
+                "--rounds",
+                str(args.rounds),
+            ] + (["--quick"] if args.quick else [])
             out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
             rates = json.loads(out.strip().splitlines()[-1])["samples_per_s"]
             c, o, b = rates["constant"], rates["onecycle"], rates["callback"]
-            print(f"| {backend} | {model_name} | {batch_size} | {c:,.0f} | {o:,.0f} | {o / c:.3f} | {b:,.0f} | {b / c:.3f} |", flush=True)
+            print(
+                f"| {backend} | {model_name} | {batch_size} | {c:,.0f} | {o:,.0f} | {o / c:.3f} | {b:,.0f} | {b / c:.3f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

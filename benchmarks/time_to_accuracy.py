@@ -39,18 +39,31 @@ class EpochClock(keras.callbacks.Callback):
         self.start, self.records = start, []
 
     def on_epoch_end(self, epoch, logs=None):
-        self.records.append({
-            "epoch": epoch + 1, "loss": logs.get("loss"), "val_metric": logs.get("val_accuracy"),
-            "learning_rate": logs.get("learning_rate"), "wall_time": time.perf_counter() - self.start,
-        })
+        self.records.append(
+            {
+                "epoch": epoch + 1,
+                "loss": logs.get("loss"),
+                "val_metric": logs.get("val_accuracy"),
+                "learning_rate": logs.get("learning_rate"),
+                "wall_time": time.perf_counter() - self.start,
+            }
+        )
 
 
 def torch_curve(max_lr):
     """`fit_one_cycle` arguments for the curve of PyTorch's `OneCycleLR` at its defaults: cosine, 30%
     warm-up from max_lr/25, then straight down to max_lr/25/1e4."""
     start = max_lr / 25
-    return {"max_lr": max_lr, "schedule_kwargs": {"start_lr": start, "final_lr": start / 1e4, "warmup_fraction": 0.3,
-                                                  "annihilation_fraction": 0.7, "shape": "cosine"}}
+    return {
+        "max_lr": max_lr,
+        "schedule_kwargs": {
+            "start_lr": start,
+            "final_lr": start / 1e4,
+            "warmup_fraction": 0.3,
+            "annihilation_fraction": 0.7,
+            "shape": "cosine",
+        },
+    }
 
 
 def _fit_one_cycle_run(dataset, *, epochs, batch_size, seed, **fit_kwargs):
@@ -60,11 +73,20 @@ def _fit_one_cycle_run(dataset, *, epochs, batch_size, seed, **fit_kwargs):
     start = time.perf_counter()
     clock = EpochClock(start)
     history = onecycle.fit_one_cycle(
-        model, dataset.x_train, dataset.y_train, epochs=epochs, batch_size=batch_size,
-        validation_data=(dataset.x_val, dataset.y_val), callbacks=[clock], verbose=0,
-        find_lr_kwargs={"verbose": 0}, **fit_kwargs,
+        model,
+        dataset.x_train,
+        dataset.y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=(dataset.x_val, dataset.y_val),
+        callbacks=[clock],
+        verbose=0,
+        find_lr_kwargs={"verbose": 0},
+        **fit_kwargs,
     )
-    test = model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0, return_dict=True)["accuracy"]
+    test = model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0, return_dict=True)[
+        "accuracy"
+    ]
     return clock.records, test, history.schedule.max_lr
 
 
@@ -92,8 +114,14 @@ def train_peers(run_dir, seeds, done=()):
             else:
                 extra = torch_curve(max_lr) if arm == "fit_one_cycle-torch-curve" else {}
                 epochs, test, peak = _fit_one_cycle_run(dataset, seed=seed, **budget, **extra)
-            yield {"arm": arm, "seed": seed, "planned_epochs": config["epochs"], "max_lr": peak, "epochs": epochs,
-                   "test_metric": test}
+            yield {
+                "arm": arm,
+                "seed": seed,
+                "planned_epochs": config["epochs"],
+                "max_lr": peak,
+                "epochs": epochs,
+                "test_metric": test,
+            }
 
 
 def first_reach(run, target):
@@ -119,8 +147,10 @@ def _mean_curve(group):
 
 def best_constant(arms):
     """The constant-rate arm whose mean validation curve peaks highest: (arm, peak, epoch of the peak)."""
-    peaks = [(arm, float(c.max()), int(c.argmax()) + 1) for arm, c in
-             ((arm, _mean_curve(group)) for arm, group in arms.items() if arm.startswith("constant"))]
+    peaks = [
+        (arm, float(c.max()), int(c.argmax()) + 1)
+        for arm, c in ((arm, _mean_curve(group)) for arm, group in arms.items() if arm.startswith("constant"))
+    ]
     return max(peaks, key=lambda p: p[1]) if peaks else None
 
 
@@ -130,7 +160,12 @@ def print_tables(runs, targets):
         arms.setdefault(run["arm"], []).append(run)
     baseline = best_constant(arms)
     if baseline:
-        targets = targets + [(baseline[1], f"best constant ({100 * baseline[1]:.2f}%, {baseline[0]}, its mean curve's peak at epoch {baseline[2]})")]
+        targets = targets + [
+            (
+                baseline[1],
+                f"best constant ({100 * baseline[1]:.2f}%, {baseline[0]}, its mean curve's peak at epoch {baseline[2]})",
+            )
+        ]
     print("| arm | epoch budget | seeds | best val accuracy (mean of seeds) | test accuracy |")
     print("|---|---|---|---|---|")
     for arm, group in arms.items():
@@ -140,7 +175,9 @@ def print_tables(runs, targets):
         print(f"| {arm} | {group[0]['planned_epochs']} | {len(group)} | {100 * best:.2f} | {test} |")
     for target, name in targets:
         print(f"\nTarget: validation accuracy {name}\n")
-        print("| arm | seeds reaching | mean first epoch | mean wall time (s) | first epoch of the mean curve |")
+        print(
+            "| arm | seeds reaching | mean first epoch | mean wall time (s) | first epoch of the mean curve |"
+        )
         print("|---|---|---|---|---|")
         for arm, group in arms.items():
             hits = [h for h in (first_reach(r, target) for r in group) if h]
@@ -156,7 +193,11 @@ def _other_runs(run_dir):
     results = storage.read_json(os.path.join(run_dir, "results.json"))
     runs = []
     for run in results["runs"]:
-        name = f"constant {results['max_lr']:.3g}" if run["arm"] in ("constant-best", "constant") else f"{run['arm']} ({os.path.basename(run_dir)})"
+        name = (
+            f"constant {results['max_lr']:.3g}"
+            if run["arm"] in ("constant-best", "constant")
+            else f"{run['arm']} ({os.path.basename(run_dir)})"
+        )
         runs.append({**run, "arm": name})
     return runs
 
@@ -165,12 +206,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", nargs="?", help="folder of an `onecycle compare` run")
     parser.add_argument("--targets", default="0.92", help="comma-separated validation accuracies")
-    parser.add_argument("--peers", help="JSON file of the PyTorch and fit_one_cycle arms (trained when missing)")
+    parser.add_argument(
+        "--peers", help="JSON file of the PyTorch and fit_one_cycle arms (trained when missing)"
+    )
     parser.add_argument("--seeds", type=int, help="seeds of the extra arms (default: the comparison's)")
-    parser.add_argument("--also", nargs="*", default=[], metavar="RUN_DIR",
-                        help="more run folders on the same data and budget (e.g. constant rates from `onecycle train`)")
-    parser.add_argument("--quick", action="store_true",
-                        help="checks that it runs: a two-epoch digits comparison and its extra arms in a temporary folder")
+    parser.add_argument(
+        "--also",
+        nargs="*",
+        default=[],
+        metavar="RUN_DIR",
+        help="more run folders on the same data and budget (e.g. constant rates from `onecycle train`)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="checks that it runs: a two-epoch digits comparison and its extra arms in a temporary folder",
+    )
     args = parser.parse_args()
     if args.quick:
         with tempfile.TemporaryDirectory() as folder:
@@ -181,11 +232,31 @@ def main():
 
 
 def _quick(args, folder):
-    from onecycle.cli import main as onecycle_main
+    from onecycle.experiments.cli import main as onecycle_main
 
-    args.run_dir, args.peers, args.targets = os.path.join(folder, "run"), os.path.join(folder, "peers.json"), "0.5"
-    code = onecycle_main(["compare", "digits", "--epochs", "2", "--seeds", "1", "--arms", "constant-default,onecycle",
-                          "--num-steps", "30", "--out", args.run_dir, "--verbose", "0"])
+    args.run_dir, args.peers, args.targets = (
+        os.path.join(folder, "run"),
+        os.path.join(folder, "peers.json"),
+        "0.5",
+    )
+    code = onecycle_main(
+        [
+            "compare",
+            "digits",
+            "--epochs",
+            "2",
+            "--seeds",
+            "1",
+            "--arms",
+            "constant-default,onecycle",
+            "--num-steps",
+            "30",
+            "--out",
+            args.run_dir,
+            "--verbose",
+            "0",
+        ]
+    )
     if code:
         sys.exit(code)
     _report(args)
@@ -193,8 +264,15 @@ def _quick(args, folder):
 
 def _report(args):
     results = storage.read_json(os.path.join(args.run_dir, "results.json"))
-    runs = [{**r, "arm": f"constant-best ({results['max_lr']:.3g})" if r["arm"] in ("constant-best", "constant") else r["arm"]}
-            for r in results["runs"]]
+    runs = [
+        {
+            **r,
+            "arm": f"constant-best ({results['max_lr']:.3g})"
+            if r["arm"] in ("constant-best", "constant")
+            else r["arm"],
+        }
+        for r in results["runs"]
+    ]
     for other in args.also:
         runs += _other_runs(other)
     if args.peers:

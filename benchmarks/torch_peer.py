@@ -22,7 +22,13 @@ def _cnn(torch, input_shape, num_classes):
         size, channels, filters = size // 2, filters, filters * 2
         if size <= 8:
             break
-    layers += [nn.Flatten(), nn.Linear(channels * size * size, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, num_classes)]
+    layers += [
+        nn.Flatten(),
+        nn.Linear(channels * size * size, 128),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(128, num_classes),
+    ]
     return nn.Sequential(*layers)
 
 
@@ -31,7 +37,9 @@ def _accuracy(torch, model, x, y, batch_size=1024):
     correct = 0
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
-            correct += (model(x[start:start + batch_size]).argmax(1) == y[start:start + batch_size]).sum().item()
+            correct += (
+                (model(x[start : start + batch_size]).argmax(1) == y[start : start + batch_size]).sum().item()
+            )
     model.train()
     return correct / len(x)
 
@@ -44,7 +52,9 @@ def train(dataset, *, max_lr, epochs, batch_size, seed):
     torch.manual_seed(seed)
     to_nchw = lambda x: torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32))
     x_train, x_val, x_test = (to_nchw(x) for x in (dataset.x_train, dataset.x_val, dataset.x_test))
-    y_train, y_val, y_test = (torch.from_numpy(y.astype(np.int64)) for y in (dataset.y_train, dataset.y_val, dataset.y_test))
+    y_train, y_val, y_test = (
+        torch.from_numpy(y.astype(np.int64)) for y in (dataset.y_train, dataset.y_val, dataset.y_test)
+    )
     model = _cnn(torch, dataset.x_train.shape[1:], dataset.num_classes)
     optimizer = torch.optim.SGD(model.parameters(), lr=max_lr, momentum=0.9)
     steps = -(-len(x_train) // batch_size)
@@ -55,15 +65,20 @@ def train(dataset, *, max_lr, epochs, batch_size, seed):
     for epoch in range(epochs):
         order, total = torch.randperm(len(x_train), generator=generator), 0.0
         for i in range(steps):
-            batch = order[i * batch_size:(i + 1) * batch_size]
+            batch = order[i * batch_size : (i + 1) * batch_size]
             optimizer.zero_grad()
             loss = loss_fn(model(x_train[batch]), y_train[batch])
             loss.backward()
             optimizer.step()
             scheduler.step()
             total += loss.item()
-        records.append({
-            "epoch": epoch + 1, "loss": total / steps, "val_metric": _accuracy(torch, model, x_val, y_val),
-            "learning_rate": optimizer.param_groups[0]["lr"], "wall_time": time.perf_counter() - start,
-        })
+        records.append(
+            {
+                "epoch": epoch + 1,
+                "loss": total / steps,
+                "val_metric": _accuracy(torch, model, x_val, y_val),
+                "learning_rate": optimizer.param_groups[0]["lr"],
+                "wall_time": time.perf_counter() - start,
+            }
+        )
     return records, _accuracy(torch, model, x_test, y_test)

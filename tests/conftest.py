@@ -16,11 +16,19 @@ def tiny_classifier():
         rng = np.random.default_rng(seed)
         x = rng.normal(size=(n, 8)).astype("float32")
         y = (x[:, 0] > 0).astype("int32") + (x[:, 1] > 0.5).astype("int32")
-        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dropout(0.1),
-                                  keras.layers.Dense(3, activation="softmax")])
+        model = keras.Sequential(
+            [
+                keras.Input((8,)),
+                keras.layers.Dense(16, activation="relu"),
+                keras.layers.Dropout(0.1),
+                keras.layers.Dense(3, activation="softmax"),
+            ]
+        )
         import onecycle
 
-        model.compile(optimizer or onecycle.optimizers.SGD(0.01, momentum=0.9), "sparse_categorical_crossentropy")
+        model.compile(
+            optimizer or onecycle.optimizers.SGD(0.01, momentum=0.9), "sparse_categorical_crossentropy"
+        )
         return model, x, y
 
     return make

@@ -2,7 +2,13 @@
 # The test suite: everything on TensorFlow (the default backend), then the library, fault and bad-input tests on JAX and PyTorch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export TF_CPP_MIN_LOG_LEVEL=3
+export TF_CPP_MIN_LOG_LEVEL=3 NO_MKDOCS_2_WARNING=1
+echo "== ruff, the API site, the generated docs"
+ruff check src tests benchmarks
+ruff format --check src tests benchmarks
+mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
+onecycle docs README.md docs/RESULTS.md docs/BENCHMARKS.md docs/guides/choosing.md --check
+echo "== TensorFlow: every test"
 python -m pytest -q -rs -p no:cacheprovider tests
 for backend in jax torch; do
   echo "== KERAS_BACKEND=$backend"

@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 import onecycle
-from onecycle import LRFinderResult, OneCycle, Piecewise, ScheduleLogger, find_lr, fit_one_cycle, install_schedule, suggest
+from onecycle import (
+    LRFinderResult,
+    OneCycle,
+    Piecewise,
+    ScheduleLogger,
+    find_lr,
+    fit_one_cycle,
+    install_schedule,
+    suggest,
+)
 from onecycle.optimizers import SGD, Adam, AdamW
 from onecycle.plotting import plot_schedule
 
@@ -52,7 +61,10 @@ CASES = {
     "OneCycle final_lr above start": (lambda: OneCycle(0.1, 10, final_lr=0.5), "final_lr=0.5"),
     "OneCycle warmup 0": (lambda: OneCycle(0.1, 10, warmup_fraction=0), "warmup_fraction=0"),
     "OneCycle warmup NaN": (lambda: OneCycle(0.1, 10, warmup_fraction=NAN), "warmup_fraction=nan"),
-    "OneCycle fractions over 1": (lambda: OneCycle(0.1, 10, warmup_fraction=0.6, annihilation_fraction=0.5), "annihilation_fraction=0.5"),
+    "OneCycle fractions over 1": (
+        lambda: OneCycle(0.1, 10, warmup_fraction=0.6, annihilation_fraction=0.5),
+        "annihilation_fraction=0.5",
+    ),
     "OneCycle shape": (lambda: OneCycle(0.1, 10, shape="square"), "shape='square'"),
     "momentum NaN": (lambda: OneCycle(0.1, 10).momentum(NAN, 0.85), "high=nan"),
     "momentum 1.5": (lambda: OneCycle(0.1, 10).momentum(1.5, 0.85), "high=1.5"),
@@ -69,7 +81,10 @@ CASES = {
     "like_torch total_steps 0": (lambda: OneCycle.like_torch(0.1, 0), "total_steps=0"),
     "like_torch pct_start NaN": (lambda: OneCycle.like_torch(0.1, 10, pct_start=NAN), "pct_start=nan"),
     "like_torch div_factor 0": (lambda: OneCycle.like_torch(0.1, 10, div_factor=0), "div_factor=0"),
-    "like_torch anneal_strategy": (lambda: OneCycle.like_torch(0.1, 10, anneal_strategy="step"), "anneal_strategy='step'"),
+    "like_torch anneal_strategy": (
+        lambda: OneCycle.like_torch(0.1, 10, anneal_strategy="step"),
+        "anneal_strategy='step'",
+    ),
     "like_fastai div_final negative": (lambda: OneCycle.like_fastai(0.1, 10, div_final=-1), "div_final=-1"),
     # optimizers
     "SGD momentum NaN": (lambda: SGD(0.1, momentum=NAN), "momentum=nan"),
@@ -82,7 +97,10 @@ CASES = {
     "AdamW weight_decay None": (lambda: AdamW(weight_decay=None), "weight_decay=None"),
     # find_lr
     "find_lr model None": (lambda: find_lr(None, X, Y), "model=None"),
-    "find_lr uncompiled": (lambda: find_lr(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]), X, Y), "uncompiled"),
+    "find_lr uncompiled": (
+        lambda: find_lr(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]), X, Y),
+        "uncompiled",
+    ),
     "find_lr batch_size 0": (lambda: _finder(batch_size=0), "batch_size=0"),
     "find_lr batch_size text": (lambda: _finder(batch_size="32"), "batch_size='32'"),
     "find_lr batch_size NaN": (lambda: _finder(batch_size=NAN), "batch_size=nan"),
@@ -93,7 +111,10 @@ CASES = {
     "find_lr num_steps negative": (lambda: find_lr(_model(), X, Y, num_steps=-3), "num_steps=-3"),
     "find_lr mode": (lambda: _finder(mode="cubic"), "mode='cubic'"),
     "find_lr smoothing 1": (lambda: _finder(smoothing=1.0), "smoothing=1.0"),
-    "find_lr divergence_threshold NaN": (lambda: _finder(divergence_threshold=NAN), "divergence_threshold=nan"),
+    "find_lr divergence_threshold NaN": (
+        lambda: _finder(divergence_threshold=NAN),
+        "divergence_threshold=nan",
+    ),
     "find_lr verbose text": (lambda: find_lr(_model(), X, Y, verbose="loud"), "verbose='loud'"),
     "find_lr seed text": (lambda: _finder(seed="a"), "seed='a'"),
     "find_lr empty x": (lambda: _finder(x=X[:0], y=Y[:0]), "x with shape (0, 4)"),
@@ -104,8 +125,14 @@ CASES = {
     "find_lr NaN in x": (lambda: _finder(x=np.where(X > 1, NAN, X)), "NaN or infinite"),
     "find_lr inf in x": (lambda: _finder(x=np.full_like(X, INF)), "x with 128 NaN or infinite"),
     "find_lr x of the wrong shape": (lambda: _finder(x=X[:, :3]), "x with shape (32, 3)"),
-    "find_lr validation_data of the wrong shape": (lambda: _finder(validation_data=(X[:, :2], Y)), "validation_data[0] with shape (32, 2)"),
-    "find_lr validation labels out of range": (lambda: _finder(validation_data=(X, Y + 3)), "validation_data[1]"),
+    "find_lr validation_data of the wrong shape": (
+        lambda: _finder(validation_data=(X[:, :2], Y)),
+        "validation_data[0] with shape (32, 2)",
+    ),
+    "find_lr validation labels out of range": (
+        lambda: _finder(validation_data=(X, Y + 3)),
+        "validation_data[1]",
+    ),
     # fit_one_cycle and install_schedule
     "fit epochs 0": (lambda: _fit(epochs=0), "epochs=0"),
     "fit epochs float": (lambda: _fit(epochs=1.5), "epochs=1.5"),
@@ -114,15 +141,24 @@ CASES = {
     "fit max_lr 0": (lambda: _fit(max_lr=0), "max_lr=0"),
     "fit cycle_momentum NaN": (lambda: _fit(cycle_momentum=(NAN, 0.85)), "high=nan"),
     "fit cycle_momentum text": (lambda: _fit(cycle_momentum="high"), "cycle_momentum='high'"),
-    "fit cycle_momentum triple": (lambda: _fit(cycle_momentum=(0.9, 0.8, 0.7)), "cycle_momentum=(0.9, 0.8, 0.7)"),
+    "fit cycle_momentum triple": (
+        lambda: _fit(cycle_momentum=(0.9, 0.8, 0.7)),
+        "cycle_momentum=(0.9, 0.8, 0.7)",
+    ),
     "fit suggestion": (lambda: _fit(max_lr=None, suggestion="best"), "suggestion='best'"),
     "fit steps_per_epoch 0": (lambda: _fit(steps_per_epoch=0), "steps_per_epoch=0"),
     "fit validation_split 1.5": (lambda: _fit(validation_split=1.5), "validation_split=1.5"),
     "fit labels out of range": (lambda: _fit(y=Y + 7), "labels from 7 to 9"),
     "fit NaN in x": (lambda: _fit(x=np.full_like(X, NAN)), "NaN or infinite"),
-    "fit NaN in validation_data": (lambda: _fit(validation_data=(np.full_like(X, NAN), Y)), "validation_data[0] with 128"),
+    "fit NaN in validation_data": (
+        lambda: _fit(validation_data=(np.full_like(X, NAN), Y)),
+        "validation_data[0] with 128",
+    ),
     "install_schedule model None": (lambda: install_schedule(None, OneCycle(0.1, 10)), "model=None"),
-    "install_schedule learning_rate text": (lambda: install_schedule(_model(), "fast"), "learning_rate='fast'"),
+    "install_schedule learning_rate text": (
+        lambda: install_schedule(_model(), "fast"),
+        "learning_rate='fast'",
+    ),
     "install_schedule momentum 1.5": (lambda: install_schedule(_model(), 0.1, 1.5), "momentum=1.5"),
     # suggestions, results, plots, callbacks
     "suggest lengths differ": (lambda: suggest([1e-3, 1e-2], [1.0]), "(2,) and (1,)"),

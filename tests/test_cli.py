@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from onecycle.cli import main
 from onecycle.experiments import datasets
+from onecycle.experiments.cli import main
 
 SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 TINY = ["--epochs", "2", "--seeds", "1", "--subset", "160", "--num-steps", "20", "--verbose", "0"]
@@ -28,14 +28,24 @@ def test_find_lr_writes_curve(tmp_path, capsys):
 
 def test_compare_then_report(tmp_path, capsys):
     out_dir = tmp_path / "c"
-    code, out, _ = _run(capsys, "compare", "digits", *TINY, "--arms", "constant-default,onecycle,onecycle-short,cosine",
-                        "--out", str(out_dir))
+    code, out, _ = _run(
+        capsys,
+        "compare",
+        "digits",
+        *TINY,
+        "--arms",
+        "constant-default,onecycle,onecycle-short,cosine",
+        "--out",
+        str(out_dir),
+    )
     assert code == 0
     results = json.loads((out_dir / "results.json").read_text())
     summary = {row["arm"]: row for row in results["summary"]}
     assert set(summary) == {"constant-default", "onecycle", "onecycle-short", "cosine"}
     for row in summary.values():
-        assert {"arm", "metric", "test_mean", "test_std", "best_val_mean", "epochs_to_baseline_best"} <= set(row)
+        assert {"arm", "metric", "test_mean", "test_std", "best_val_mean", "epochs_to_baseline_best"} <= set(
+            row
+        )
         assert row["metric"] == "accuracy" and 0 <= row["test_mean"] <= 1
     assert summary["onecycle-short"]["epochs"] == 1
     run = results["runs"][1]
@@ -51,7 +61,9 @@ def test_compare_then_report(tmp_path, capsys):
 
 def test_train_one_schedule_and_resume(tmp_path, capsys):
     out_dir = tmp_path / "t"
-    code, _, _ = _run(capsys, "train", "digits", "--schedule", "onecycle", *TINY, "--max-lr", "0.05", "--out", str(out_dir))
+    code, _, _ = _run(
+        capsys, "train", "digits", "--schedule", "onecycle", *TINY, "--max-lr", "0.05", "--out", str(out_dir)
+    )
     assert code == 0
     results = json.loads((out_dir / "results.json").read_text())
     assert [r["arm"] for r in results["runs"]] == ["onecycle"] and results["max_lr"] == 0.05
@@ -73,8 +85,18 @@ def test_real_dataset_subsets(tmp_path, capsys, dataset, needs):
     if not os.path.exists(needs):
         pytest.skip(f"{needs} is not on this machine")
     out_dir = tmp_path / dataset
-    code, _, err = _run(capsys, "compare", dataset, *TINY, "--arms", "constant-best,onecycle", "--data-dir", SHARED_DATA,
-                        "--out", str(out_dir))
+    code, _, err = _run(
+        capsys,
+        "compare",
+        dataset,
+        *TINY,
+        "--arms",
+        "constant-best,onecycle",
+        "--data-dir",
+        SHARED_DATA,
+        "--out",
+        str(out_dir),
+    )
     assert code == 0, err
     results = json.loads((out_dir / "results.json").read_text())
     assert results["dataset"]["metric"] == ("rmse" if dataset == "boston_housing" else "accuracy")
@@ -165,14 +187,27 @@ def test_wrong_shape_data_file(tmp_path, capsys):
     folder = tmp_path / "data" / "boston_housing"
     folder.mkdir(parents=True)
     (folder / "housing.data").write_text("1 2 3\n4 5 6\n")
-    line = _bad(tmp_path, capsys, "compare", "boston_housing", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "o"))
+    line = _bad(
+        tmp_path,
+        capsys,
+        "compare",
+        "boston_housing",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert "housing.data" in line and "(2, 3)" in line
     assert not (tmp_path / "o").exists()
 
 
 def test_module_entry_point_has_no_traceback():
-    proc = subprocess.run([sys.executable, "-m", "onecycle", "compare", "digits", "--epochs", "-3"],
-                          capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "onecycle", "compare", "digits", "--epochs", "-3"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--epochs" in proc.stderr
 
 
@@ -212,16 +247,25 @@ def _truncated_copies(tmp_path):
     images.write_bytes(images.read_bytes()[: images.stat().st_size // 2])
     (tmp_path / "data" / "cifar10").mkdir()
     buffer = tmp_path / "full.npz"
-    np.savez(buffer, x_train=np.zeros((10, 32, 32, 3), np.uint8), y_train=np.zeros((10, 1), np.uint8),
-             x_test=np.zeros((10, 32, 32, 3), np.uint8), y_test=np.zeros((10, 1), np.uint8))
+    np.savez(
+        buffer,
+        x_train=np.zeros((10, 32, 32, 3), np.uint8),
+        y_train=np.zeros((10, 1), np.uint8),
+        x_test=np.zeros((10, 32, 32, 3), np.uint8),
+        y_test=np.zeros((10, 1), np.uint8),
+    )
     (tmp_path / "data" / "cifar10" / "cifar10_jpeg_q75.npz").write_bytes(buffer.read_bytes()[:5000])
     return tmp_path / "data"
 
 
-@pytest.mark.parametrize("dataset,file", [("fashion_mnist", "train-images-idx3-ubyte.gz"), ("cifar10", "cifar10_jpeg_q75.npz")])
+@pytest.mark.parametrize(
+    "dataset,file", [("fashion_mnist", "train-images-idx3-ubyte.gz"), ("cifar10", "cifar10_jpeg_q75.npz")]
+)
 def test_truncated_data_file_is_named(tmp_path, capsys, dataset, file):
     data_dir = _truncated_copies(tmp_path)
-    line = _bad(tmp_path, capsys, "compare", dataset, "--data-dir", str(data_dir), "--out", str(tmp_path / "o"))
+    line = _bad(
+        tmp_path, capsys, "compare", dataset, "--data-dir", str(data_dir), "--out", str(tmp_path / "o")
+    )
     assert file in line
     assert not (tmp_path / "o").exists()
 
@@ -230,14 +274,18 @@ def test_truncated_data_file_is_named(tmp_path, capsys, dataset, file):
 def test_resume_or_report_of_a_damaged_run_folder(tmp_path, capsys, config, results):
     run = tmp_path / "run"
     run.mkdir()
-    (run / "config.json").write_text(config or json.dumps({"command": "compare", "dataset": "digits", "out": str(run)}))
+    (run / "config.json").write_text(
+        config or json.dumps({"command": "compare", "dataset": "digits", "out": str(run)})
+    )
     if results:
         (run / "results.json").write_text(results)
     damaged = "config.json" if config else "results.json"
     assert damaged in _bad(tmp_path, capsys, "compare", "--resume", str(run))
     if results:
         assert damaged in _bad(tmp_path, capsys, "report", str(run))
-    assert sorted(p.name for p in run.iterdir()) == sorted(["config.json"] + (["results.json"] if results else []))
+    assert sorted(p.name for p in run.iterdir()) == sorted(
+        ["config.json"] + (["results.json"] if results else [])
+    )
 
 
 @pytest.fixture
@@ -245,7 +293,9 @@ def tiny_disk(tmp_path):
     """A 12 KiB tmpfs: room for the config and the curve, not for the plot."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12k", "tmpfs", str(mount)], capture_output=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=12k", "tmpfs", str(mount)], capture_output=True
+    )
     if proc.returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root)")
     yield mount

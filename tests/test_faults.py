@@ -7,15 +7,36 @@ import numpy as np
 import pytest
 
 import onecycle
-from onecycle.cli import main
+from onecycle.experiments.cli import main
 
 
 def test_diverging_training_is_marked_not_crashed(tmp_path, capsys):
     # 1e20: on JAX and PyTorch a rate of 1e6 saturates the softmax and Keras' clipped cross-entropy
     # stays finite (a dead model, not a NaN); 1e20 overflows to NaN on every backend.
     out_dir = tmp_path / "run"
-    assert main(["train", "digits", "--schedule", "constant-best", "--max-lr", "1e20", "--epochs", "3", "--seeds", "1",
-                 "--subset", "200", "--verbose", "0", "--out", str(out_dir)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "digits",
+                "--schedule",
+                "constant-best",
+                "--max-lr",
+                "1e20",
+                "--epochs",
+                "3",
+                "--seeds",
+                "1",
+                "--subset",
+                "200",
+                "--verbose",
+                "0",
+                "--out",
+                str(out_dir),
+            ]
+        )
+        == 0
+    )
     results = json.loads((out_dir / "results.json").read_text())
     (run,) = results["runs"]
     assert run["diverged_step"] is not None and len(run["epochs"]) == 1
@@ -33,8 +54,13 @@ def mixed_precision():
 
 def _mixed_model(optimizer):
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
-                              keras.layers.Dense(3, activation="softmax", dtype="float32")])
+    model = keras.Sequential(
+        [
+            keras.Input((8,)),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(3, activation="softmax", dtype="float32"),
+        ]
+    )
     model.compile(optimizer, "sparse_categorical_crossentropy")
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     return model
@@ -54,7 +80,9 @@ def test_mixed_precision_skipped_steps_do_not_advance_the_schedule(mixed_precisi
     history = model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[onecycle.ScheduleLogger()])
     steps = int(keras.ops.convert_to_numpy(inner.iterations))
     assert history.history["learning_rate"][0] == pytest.approx(float(schedule.evaluate(steps)), rel=1e-5)
-    assert history.history["momentum"][0] == pytest.approx(float(schedule.momentum().evaluate(steps)), rel=1e-5)
+    assert history.history["momentum"][0] == pytest.approx(
+        float(schedule.momentum().evaluate(steps)), rel=1e-5
+    )
 
 
 def test_mixed_precision_finder_restores_everything(mixed_precision):
@@ -62,7 +90,9 @@ def test_mixed_precision_finder_restores_everything(mixed_precision):
     x = np.random.default_rng(0).normal(size=(64, 8)).astype("float32")
     y = np.random.default_rng(1).integers(0, 3, 64).astype("int32")
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
-    state = lambda: [np.array(keras.ops.convert_to_numpy(v.value)) for v in model.variables + model.optimizer.variables]
+    state = lambda: [
+        np.array(keras.ops.convert_to_numpy(v.value)) for v in model.variables + model.optimizer.variables
+    ]
     before = state()
     result = onecycle.find_lr(model, x, y, batch_size=16, num_steps=30, start_lr=1e-3, end_lr=1e5, verbose=0)
     assert len(result.lrs) >= 2

@@ -9,7 +9,9 @@ from onecycle import LRFinderResult, find_lr
 
 
 def _state(model):
-    return [np.array(keras.ops.convert_to_numpy(v.value)) for v in model.variables + model.optimizer.variables]
+    return [
+        np.array(keras.ops.convert_to_numpy(v.value)) for v in model.variables + model.optimizer.variables
+    ]
 
 
 def _assert_restored(model, before, lr_object):
@@ -31,7 +33,11 @@ def test_records_true_batch_loss_and_restores(tiny_classifier):
     before, lr_object = _state(model), model.optimizer._learning_rate
     result = find_lr(model, x, y, batch_size=16, num_steps=30, end_lr=1e-3, verbose=0)
     _assert_restored(model, before, lr_object)
-    assert len(result.lrs) == 30 and result.lrs[0] == pytest.approx(1e-7) and result.lrs[-1] == pytest.approx(1e-3)
+    assert (
+        len(result.lrs) == 30
+        and result.lrs[0] == pytest.approx(1e-7)
+        and result.lrs[-1] == pytest.approx(1e-3)
+    )
     # at tiny rates the weights barely move, so every batch loss is that batch's own loss, not a running mean
     first = model.evaluate(x, y, verbose=0)
     assert np.std(result.losses) > 0
@@ -140,7 +146,7 @@ def test_suggestion_methods_on_a_known_curve():
     result = _curve()
     lowest = result.lrs[np.argmin(result.losses)]
     assert result.suggest("minimum") == pytest.approx(lowest / 10)
-    assert result.suggest("steepest") == pytest.approx(10 ** -2.5, rel=0.25)
+    assert result.suggest("steepest") == pytest.approx(10**-2.5, rel=0.25)
     assert 1e-4 < result.suggest("valley") < lowest
     assert result.suggest() == result.suggest("minimum")
     with pytest.raises(ValueError, match="method='nope'"):

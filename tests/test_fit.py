@@ -9,8 +9,16 @@ import onecycle
 
 def test_fit_one_cycle_finds_sizes_and_logs(tiny_classifier):
     model, x, y = tiny_classifier()
-    history = onecycle.fit_one_cycle(model, x, y, epochs=3, batch_size=20, validation_split=0.25, verbose=0,
-                                     find_lr_kwargs={"num_steps": 40})
+    history = onecycle.fit_one_cycle(
+        model,
+        x,
+        y,
+        epochs=3,
+        batch_size=20,
+        validation_split=0.25,
+        verbose=0,
+        find_lr_kwargs={"num_steps": 40},
+    )
     assert isinstance(history.lr_finder, onecycle.LRFinderResult)
     steps = 3 * math.ceil(72 / 20)  # 72 training samples: the partial last batch counts
     assert history.schedule.total_steps == steps
@@ -33,7 +41,9 @@ def test_schedule_logger_with_plain_keras_optimizer(tiny_classifier):
     schedule = onecycle.OneCycle(0.1, 12)
     model, x, y = tiny_classifier(keras.optimizers.SGD(schedule))
     history = model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[onecycle.ScheduleLogger()])
-    assert history.history["learning_rate"] == pytest.approx([float(schedule.evaluate(6)), float(schedule.evaluate(12))], rel=1e-3)
+    assert history.history["learning_rate"] == pytest.approx(
+        [float(schedule.evaluate(6)), float(schedule.evaluate(12))], rel=1e-3
+    )
     assert "momentum" not in history.history
 
 
@@ -58,12 +68,16 @@ def test_resume_from_saved_model_and_initial_epoch_continues_the_cycle(tiny_clas
     trace = lr_trace()
     restored.fit(x, y, batch_size=16, epochs=4, initial_epoch=2, verbose=0, callbacks=[trace])
     np.testing.assert_allclose(trace.trace, schedule.evaluate(np.arange(12, 24)), rtol=1e-4)
-    assert float(keras.ops.convert_to_numpy(restored.optimizer.learning_rate)) == pytest.approx(schedule.final_lr, rel=1e-3)
+    assert float(keras.ops.convert_to_numpy(restored.optimizer.learning_rate)) == pytest.approx(
+        schedule.final_lr, rel=1e-3
+    )
 
 
 def test_verbose_0_silences_the_range_test_too(tiny_classifier, capsys):
     model, x, y = tiny_classifier()
     onecycle.fit_one_cycle(model, x, y, epochs=1, batch_size=20, verbose=0, find_lr_kwargs={"num_steps": 10})
     assert capsys.readouterr().out == ""
-    onecycle.fit_one_cycle(model, x, y, epochs=1, batch_size=20, verbose=0, find_lr_kwargs={"num_steps": 10, "verbose": 1})
+    onecycle.fit_one_cycle(
+        model, x, y, epochs=1, batch_size=20, verbose=0, find_lr_kwargs={"num_steps": 10, "verbose": 1}
+    )
     assert "step" in capsys.readouterr().out  # an explicit finder verbosity wins

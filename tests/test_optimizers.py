@@ -8,7 +8,9 @@ from onecycle import optimizers
 
 def _train(optimizer, steps=5):
     """Fit y = 0 from w = 1 with x = ones(3): the gradient of mean((x.w)^2) is 2(x.w) per weight."""
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="ones")])
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="ones")]
+    )
     jit = keras.backend.backend() != "torch"
     model.compile(optimizer, "mse", jit_compile=jit)
     x, y = np.ones((4, 3), "float32"), np.zeros((4, 1), "float32")
@@ -27,7 +29,9 @@ def _reference(kind, lrs, moms, steps=5, nesterov=False, weight_decay=0.0):
             w = w - weight_decay * lrs[t] * w
             m = m + (g - m) * (1 - moms[t])
             v = v + (g * g - v) * (1 - 0.999)
-            w = w - m * lrs[t] * np.sqrt(1 - 0.999 ** (t + 1)) / (1 - moms[t] ** (t + 1)) / (np.sqrt(v) + 1e-7)
+            w = w - m * lrs[t] * np.sqrt(1 - 0.999 ** (t + 1)) / (1 - moms[t] ** (t + 1)) / (
+                np.sqrt(v) + 1e-7
+            )
     return w
 
 

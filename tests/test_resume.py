@@ -12,19 +12,38 @@ import numpy as np
 import pytest
 
 import onecycle
-from onecycle.cli import main
+from onecycle.experiments.cli import main
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def _train_command(out_dir, epochs):
-    return [sys.executable, "-m", "onecycle", "train", "digits", "--schedule", "onecycle", "--max-lr", "0.05",
-            "--epochs", str(epochs), "--seeds", "1", "--verbose", "0", "--out", str(out_dir)]
+    return [
+        sys.executable,
+        "-m",
+        "onecycle",
+        "train",
+        "digits",
+        "--schedule",
+        "onecycle",
+        "--max-lr",
+        "0.05",
+        "--epochs",
+        str(epochs),
+        "--seeds",
+        "1",
+        "--verbose",
+        "0",
+        "--out",
+        str(out_dir),
+    ]
 
 
 def test_sigkilled_train_resumes_from_backup(tmp_path, capsys):
     out_dir = tmp_path / "run"
-    proc = subprocess.Popen(_train_command(out_dir, 25), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _train_command(out_dir, 25), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     epochs_file = out_dir / "backups" / "onecycle-seed0" / "epochs.json"
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
@@ -55,8 +74,29 @@ def test_sigkilled_train_resumes_from_backup(tmp_path, capsys):
 def _run_with_seed1_unfinished(out_dir, epochs):
     """A finished two-seed run whose results.json is rolled back to before seed 1; returns seed 1's
     record and its (empty) backup folder."""
-    assert main(["train", "digits", "--schedule", "onecycle", "--max-lr", "0.05", "--epochs", str(epochs), "--seeds", "2",
-                 "--subset", "100", "--verbose", "0", "--out", str(out_dir)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "digits",
+                "--schedule",
+                "onecycle",
+                "--max-lr",
+                "0.05",
+                "--epochs",
+                str(epochs),
+                "--seeds",
+                "2",
+                "--subset",
+                "100",
+                "--verbose",
+                "0",
+                "--out",
+                str(out_dir),
+            ]
+        )
+        == 0
+    )
     results = json.loads((out_dir / "results.json").read_text())
     finished = results["runs"].pop()
     (out_dir / "results.json").write_text(json.dumps(results))
@@ -109,7 +149,9 @@ def test_backup_cut_while_written_falls_back_to_the_previous_copy(tmp_path, caps
     (backup / "training_metadata.json.bkp").write_text(json.dumps({"epoch": 1, "batch": -1}))
     (backup / "latest.weights.h5").write_bytes(b"cut short")
     (backup / "training_metadata.json").write_text(json.dumps({"epoch": 2, "batch": -1}))
-    (backup / "epochs.json").write_text(json.dumps([{**e, "wall_time": 1.0 + i} for i, e in enumerate(finished["epochs"][:2])]))
+    (backup / "epochs.json").write_text(
+        json.dumps([{**e, "wall_time": 1.0 + i} for i, e in enumerate(finished["epochs"][:2])])
+    )
     capsys.readouterr()
     assert main(["train", "--resume", str(out_dir)]) == 0
     (run,) = [r for r in json.loads((out_dir / "results.json").read_text())["runs"] if r["seed"] == 1]
@@ -141,7 +183,9 @@ def test_backup_and_restore_mid_epoch_never_restarts_the_cycle(tmp_path, tiny_cl
     model2.fit(x, y, batch_size=16, epochs=6, verbose=0, callbacks=[backup, trace])
     resumed = trace.trace
     steps = int(keras.ops.convert_to_numpy(model2.optimizer.iterations))
-    assert resumed[0] < schedule.max_lr and resumed[0] != pytest.approx(schedule.start_lr)  # not back at the start
+    assert resumed[0] < schedule.max_lr and resumed[0] != pytest.approx(
+        schedule.start_lr
+    )  # not back at the start
     assert resumed[0] == pytest.approx(float(schedule.evaluate(steps - len(resumed))), rel=1e-5)
     assert steps >= 36
     assert resumed[-1] == pytest.approx(float(schedule.evaluate(35 if steps == 36 else 36)), rel=1e-3)

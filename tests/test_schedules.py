@@ -11,14 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import onecycle
-from onecycle import OneCycle, Piecewise
+from onecycle import OneCycle
 
 
 def test_defaults_are_the_articles_schedule():
     schedule = OneCycle(1.0, 100)
     # start max/10, linear rise to max at 45%, back to start at 90%, down to start/1000 at 100%
     steps = [0, 45, 90, 95, 100, 1000]
-    np.testing.assert_allclose(schedule.evaluate(steps), [0.1, 1.0, 0.1, 0.5 * (0.1 + 1e-4), 1e-4, 1e-4], rtol=1e-12)
+    np.testing.assert_allclose(
+        schedule.evaluate(steps), [0.1, 1.0, 0.1, 0.5 * (0.1 + 1e-4), 1e-4, 1e-4], rtol=1e-12
+    )
     assert schedule.evaluate(22.5) == pytest.approx(0.55)
 
 
@@ -69,7 +71,14 @@ TORCH_CASES = [
 
 @pytest.mark.parametrize("total,pct,strategy,three", TORCH_CASES)
 def test_like_torch_matches_pytorch(total, pct, strategy, three):
-    kwargs = dict(max_lr=0.3, pct_start=pct, anneal_strategy=strategy, div_factor=20.0, final_div_factor=1e3, three_phase=three)
+    kwargs = dict(
+        max_lr=0.3,
+        pct_start=pct,
+        anneal_strategy=strategy,
+        div_factor=20.0,
+        final_div_factor=1e3,
+        three_phase=three,
+    )
     try:
         expected, expected_momenta = _torch_lrs(total, **kwargs)
     except ZeroDivisionError:
@@ -107,7 +116,9 @@ def test_compiled_values_match_numpy():
 def test_momentum_moves_against_the_rate():
     schedule = OneCycle(1.0, 100)
     momentum = schedule.momentum(0.95, 0.85)
-    np.testing.assert_allclose(momentum.evaluate([0, 45, 90, 95, 100, 200]), [0.95, 0.85, 0.95, 0.95, 0.95, 0.95])
+    np.testing.assert_allclose(
+        momentum.evaluate([0, 45, 90, 95, 100, 200]), [0.95, 0.85, 0.95, 0.95, 0.95, 0.95]
+    )
 
 
 @pytest.mark.parametrize(
@@ -122,7 +133,10 @@ def test_momentum_moves_against_the_rate():
         (dict(max_lr=0.1, total_steps=10, warmup_fraction=1.2), "warmup_fraction=1.2"),
         (dict(max_lr=0.1, total_steps=10, annihilation_fraction=-0.1), "annihilation_fraction=-0.1"),
         (dict(max_lr=0.1, total_steps=10, annihilation_fraction=0), "annihilation_fraction=0"),
-        (dict(max_lr=0.1, total_steps=10, warmup_fraction=0.6, annihilation_fraction=0.5), "sum to at most 1"),
+        (
+            dict(max_lr=0.1, total_steps=10, warmup_fraction=0.6, annihilation_fraction=0.5),
+            "sum to at most 1",
+        ),
         (dict(max_lr=0.1, total_steps=10, start_lr=0.2), "start_lr=0.2"),
         (dict(max_lr=0.1, total_steps=10, final_lr=0.05), "final_lr=0.05"),
         (dict(max_lr=0.1, total_steps=10, shape="step"), "shape='step'"),
@@ -162,11 +176,13 @@ model = keras.saving.load_model({str(path)!r})
 opt = model.optimizer
 assert type(opt) is onecycle.optimizers.SGD and isinstance(opt.momentum, onecycle.Piecewise), opt
 assert int(opt.iterations) == 4, int(opt.iterations)
-model.fit(np.load({str(tmp_path / 'x.npy')!r}), np.load({str(tmp_path / 'y.npy')!r}), batch_size=8, epochs=1, verbose=0)
+model.fit(np.load({str(tmp_path / "x.npy")!r}), np.load({str(tmp_path / "y.npy")!r}), batch_size=8, epochs=1, verbose=0)
 print(int(opt.iterations), float(opt.learning_rate))
 """
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    ).stdout
     steps, lr = out.split()[-2:]
     assert int(steps) == 8
     assert float(lr) == pytest.approx(float(schedule.evaluate(8)), rel=1e-5)
@@ -183,10 +199,19 @@ print(int(opt.iterations), float(opt.learning_rate))
     shape=st.sampled_from(["linear", "cosine", "exponential"]),
     steps=st.lists(st.floats(0, 1e9), min_size=1, max_size=20),
 )
-def test_any_valid_one_cycle_stays_within_final_and_max(max_lr, total_steps, start_div, final_div, warmup, annihilation, shape, steps):
+def test_any_valid_one_cycle_stays_within_final_and_max(
+    max_lr, total_steps, start_div, final_div, warmup, annihilation, shape, steps
+):
     annihilation = min(annihilation, 1.0 - warmup)
-    schedule = OneCycle(max_lr, total_steps, start_lr=max_lr / start_div, final_lr=max_lr / start_div / final_div,
-                        warmup_fraction=warmup, annihilation_fraction=annihilation, shape=shape)
+    schedule = OneCycle(
+        max_lr,
+        total_steps,
+        start_lr=max_lr / start_div,
+        final_lr=max_lr / start_div / final_div,
+        warmup_fraction=warmup,
+        annihilation_fraction=annihilation,
+        shape=shape,
+    )
     values = schedule.evaluate(np.array(steps + [total_steps, 10 * total_steps]))
     assert np.all(np.isfinite(values)) and np.all(values > 0)
     assert np.all(values >= schedule.final_lr * (1 - 1e-9)) and np.all(values <= max_lr * (1 + 1e-9))

@@ -7,16 +7,23 @@ import math
 import numpy as np
 import pytest
 
-from onecycle.cli import main
 from onecycle.experiments import stats, summary
+from onecycle.experiments.cli import main
 
 TINY = ["--epochs", "2", "--seeds", "2", "--subset", "160", "--num-steps", "20", "--verbose", "0"]
 
 
 def _run(arm, lr, seed, vals, test, epochs=None):
-    return {"arm": arm, "lr": lr, "seed": seed, "planned_epochs": epochs or len(vals), "folder": None,
-            "epochs": [{"val_metric": v, "wall_time": float(i)} for i, v in enumerate(vals)],
-            "test_metric": test, "diverged_step": None}
+    return {
+        "arm": arm,
+        "lr": lr,
+        "seed": seed,
+        "planned_epochs": epochs or len(vals),
+        "folder": None,
+        "epochs": [{"val_metric": v, "wall_time": float(i)} for i, v in enumerate(vals)],
+        "test_metric": test,
+        "diverged_step": None,
+    }
 
 
 def test_mean_std_is_the_sample_std():
@@ -26,13 +33,16 @@ def test_mean_std_is_the_sample_std():
     assert stats.mean_std([None, math.nan]) == (None, None)
 
 
-@pytest.mark.parametrize("a,b,metric,verdict", [
-    ({0: 0.90, 1: 0.91, 2: 0.92}, {0: 0.89, 1: 0.90, 2: 0.905}, "accuracy", "beats"),
-    ({0: 0.90, 1: 0.91, 2: 0.92}, {0: 0.91, 1: 0.89, 2: 0.925}, "accuracy", "tie"),
-    ({0: 4.0, 1: 4.1, 2: 4.2}, {0: 3.5, 1: 3.6, 2: 3.6}, "rmse", "loses"),
-    ({0: 3.0, 1: 3.1, 2: 3.2}, {0: 3.5, 1: 3.6, 2: 3.8}, "rmse", "beats"),
-    ({0: 0.9}, {0: 0.8}, "accuracy", "n/a"),
-])
+@pytest.mark.parametrize(
+    "a,b,metric,verdict",
+    [
+        ({0: 0.90, 1: 0.91, 2: 0.92}, {0: 0.89, 1: 0.90, 2: 0.905}, "accuracy", "beats"),
+        ({0: 0.90, 1: 0.91, 2: 0.92}, {0: 0.91, 1: 0.89, 2: 0.925}, "accuracy", "tie"),
+        ({0: 4.0, 1: 4.1, 2: 4.2}, {0: 3.5, 1: 3.6, 2: 3.6}, "rmse", "loses"),
+        ({0: 3.0, 1: 3.1, 2: 3.2}, {0: 3.5, 1: 3.6, 2: 3.8}, "rmse", "beats"),
+        ({0: 0.9}, {0: 0.8}, "accuracy", "n/a"),
+    ],
+)
 def test_paired_verdicts(a, b, metric, verdict):
     pair = stats.paired(a, b, metric)
     assert pair.verdict == verdict
@@ -50,11 +60,13 @@ def test_paired_uses_only_shared_finite_seeds():
 def test_best_constant_is_chosen_on_validation_not_test_and_edges_are_flagged():
     runs = []
     for seed in (0, 1):
-        runs += [_run("constant", 0.001, seed, [0.70, 0.80], test=0.99),  # best test, worst validation
-                 _run("constant", 0.01, seed, [0.80, 0.90], test=0.80),
-                 _run("constant", 0.1, seed, [0.60, 0.85], test=0.80),
-                 _run("cosine", 0.01, seed, [0.80, 0.88], test=0.80),
-                 _run("cosine", 0.1, seed, [0.80, 0.89], test=0.80)]
+        runs += [
+            _run("constant", 0.001, seed, [0.70, 0.80], test=0.99),  # best test, worst validation
+            _run("constant", 0.01, seed, [0.80, 0.90], test=0.80),
+            _run("constant", 0.1, seed, [0.60, 0.85], test=0.80),
+            _run("cosine", 0.01, seed, [0.80, 0.88], test=0.80),
+            _run("cosine", 0.1, seed, [0.80, 0.89], test=0.80),
+        ]
     table = summary.summarize(runs, "accuracy")
     chosen = {c["family"]: c for c in table["chosen"]}
     assert chosen["constant"]["lr"] == 0.01 and not chosen["constant"]["at_edge"]
@@ -63,8 +75,12 @@ def test_best_constant_is_chosen_on_validation_not_test_and_edges_are_flagged():
 
 
 def test_epochs_to_baseline_are_per_seed():
-    runs = [_run("constant", 0.01, 0, [0.5, 0.8, 0.7], 0.8), _run("constant", 0.01, 1, [0.5, 0.6, 0.9], 0.8),
-            _run("onecycle", 0.1, 0, [0.85, 0.9], 0.9, epochs=2), _run("onecycle", 0.1, 1, [0.7, 0.95], 0.9, epochs=2)]
+    runs = [
+        _run("constant", 0.01, 0, [0.5, 0.8, 0.7], 0.8),
+        _run("constant", 0.01, 1, [0.5, 0.6, 0.9], 0.8),
+        _run("onecycle", 0.1, 0, [0.85, 0.9], 0.9, epochs=2),
+        _run("onecycle", 0.1, 1, [0.7, 0.95], 0.9, epochs=2),
+    ]
     table = summary.summarize(runs, "accuracy")
     rows = {r["arm"]: r for r in table["rows"]}
     assert rows["onecycle"]["epochs_to_baseline_best"] == pytest.approx(1.5)  # seed 0 at epoch 1, seed 1 at 2
@@ -75,18 +91,50 @@ def test_epochs_to_baseline_are_per_seed():
 
 def test_grid_then_report_with_a_baseline_folder(tmp_path, capsys):
     grid = tmp_path / "grid"
-    assert main(["compare", "digits", *TINY, "--arms", "constant,cosine", "--lrs", "0.003,0.03,0.3",
-                 "--out", str(grid)]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                "digits",
+                *TINY,
+                "--arms",
+                "constant,cosine",
+                "--lrs",
+                "0.003,0.03,0.3",
+                "--out",
+                str(grid),
+            ]
+        )
+        == 0
+    )
     results = json.loads((grid / "results.json").read_text())
     assert results["finder"] is None  # the grid needs no range test
     assert sorted({(r["arm"], r["lr"]) for r in results["runs"]}) == [
-        (a, lr) for a in ("constant", "cosine") for lr in (0.003, 0.03, 0.3)]
-    assert {row["arm"] for row in results["summary"]} == {f"{a}@{lr}" for a in ("constant", "cosine") for lr in (0.003, 0.03, 0.3)}
+        (a, lr) for a in ("constant", "cosine") for lr in (0.003, 0.03, 0.3)
+    ]
+    assert {row["arm"] for row in results["summary"]} == {
+        f"{a}@{lr}" for a in ("constant", "cosine") for lr in (0.003, 0.03, 0.3)
+    }
     for row in results["summary"]:
         assert {"arm", "seeds", "test_mean", "test_std", "best_val_mean"} <= set(row) and row["seeds"] == 2
 
     product = tmp_path / "product"
-    assert main(["compare", "digits", *TINY, "--arms", "onecycle", "--baselines", str(grid), "--out", str(product)]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                "digits",
+                *TINY,
+                "--arms",
+                "onecycle",
+                "--baselines",
+                str(grid),
+                "--out",
+                str(product),
+            ]
+        )
+        == 0
+    )
     results = json.loads((product / "results.json").read_text())
     selection = results["selection"]
     assert {c["family"] for c in selection["chosen"]} == {"constant", "cosine"}
@@ -103,13 +151,17 @@ def test_grid_then_report_with_a_baseline_folder(tmp_path, capsys):
 
     # generated blocks in markdown: written, then checked
     doc = tmp_path / "doc.md"
-    doc.write_text(f"intro\n<!-- generated: verdicts {product} -->\nstale\n<!-- end generated -->\n"
-                   f"<!-- generated: headline {product} -->\n<!-- end generated -->\nend\n")
+    doc.write_text(
+        f"intro\n<!-- generated: verdicts {product} -->\nstale\n<!-- end generated -->\n"
+        f"<!-- generated: headline {product} -->\n<!-- end generated -->\nend\n"
+    )
     assert main(["docs", str(doc), "--check"]) == 1 and "stale" in doc.read_text()
     assert main(["docs", str(doc)]) == 0
     written = doc.read_text()
     assert "stale" not in written and written.startswith("intro\n") and written.endswith("end\n")
-    assert "`onecycle`" in written and any(v in written for v in ("**beats**", "**ties with**", "**loses to**"))
+    assert "`onecycle`" in written and any(
+        v in written for v in ("**beats**", "**ties with**", "**loses to**")
+    )
     assert main(["docs", str(doc), "--check"]) == 0
     doc.write_text("<!-- generated: nonsense x -->\n<!-- end generated -->\n")
     assert main(["docs", str(doc)]) == 2
@@ -118,7 +170,20 @@ def test_grid_then_report_with_a_baseline_folder(tmp_path, capsys):
 
 def test_resume_with_more_seeds_adds_only_the_new_seeds(tmp_path, capsys):
     out = tmp_path / "t"
-    args = ["train", "digits", "--schedule", "constant", "--max-lr", "0.05", "--epochs", "1", "--subset", "120", "--verbose", "0"]
+    args = [
+        "train",
+        "digits",
+        "--schedule",
+        "constant",
+        "--max-lr",
+        "0.05",
+        "--epochs",
+        "1",
+        "--subset",
+        "120",
+        "--verbose",
+        "0",
+    ]
     assert main([*args, "--out", str(out)]) == 0
     first = json.loads((out / "results.json").read_text())["runs"]
     assert main(["train", "--resume", str(out), "--seeds", "2"]) == 0
@@ -127,12 +192,15 @@ def test_resume_with_more_seeds_adds_only_the_new_seeds(tmp_path, capsys):
     capsys.readouterr()
 
 
-@pytest.mark.parametrize("argv,expected", [
-    (["--lrs", "0.1,abc"], "--lrs"),
-    (["--lrs", "0.1,-1"], "--lrs"),
-    (["--lrs", "0.1,0.1"], "--lrs"),
-    (["--baselines", "/nonexistent/run"], "--baselines"),
-])
+@pytest.mark.parametrize(
+    "argv,expected",
+    [
+        (["--lrs", "0.1,abc"], "--lrs"),
+        (["--lrs", "0.1,-1"], "--lrs"),
+        (["--lrs", "0.1,0.1"], "--lrs"),
+        (["--baselines", "/nonexistent/run"], "--baselines"),
+    ],
+)
 def test_bad_grid_options(tmp_path, capsys, argv, expected):
     code = main(["compare", "digits", *argv, "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err

@@ -1,14 +1,16 @@
 """onecycle: the learning-rate range test and the 1cycle policy for Keras 3."""
 
+from importlib import metadata as _metadata
+
 from onecycle import optimizers
 from onecycle.callbacks import ScheduleLogger
 from onecycle.finder import LRFinderResult, find_lr
 from onecycle.fit import fit_one_cycle, install_schedule
-from onecycle.schedules import OneCycle, Piecewise
 from onecycle.plotting import plot_lr_finder, plot_schedule, schedule_values
-from onecycle.suggest import DEFAULT_METHOD as DEFAULT_SUGGESTION
-from onecycle.suggest import METHODS as SUGGESTION_METHODS
-from onecycle.suggest import Suggestion, suggest
+from onecycle.schedules import OneCycle, Piecewise
+from onecycle.suggestions import DEFAULT_METHOD as DEFAULT_SUGGESTION
+from onecycle.suggestions import METHODS as SUGGESTION_METHODS
+from onecycle.suggestions import Suggestion, suggest
 
 __all__ = [
     "DEFAULT_SUGGESTION",
@@ -27,4 +29,8 @@ __all__ = [
     "schedule_values",
     "suggest",
 ]
-__version__ = "0.1.0"
+
+try:
+    __version__ = _metadata.version("onecycle")
+except _metadata.PackageNotFoundError:  # a source checkout that was never installed
+    __version__ = "0+unknown"

@@ -1,5 +1,5 @@
 import sys
 
-from onecycle.cli import main
+from onecycle.experiments.cli import main
 
 sys.exit(main())

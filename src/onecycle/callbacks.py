@@ -15,7 +15,7 @@ class ScheduleLogger(keras.callbacks.Callback):
     applies at the end of the epoch. With `per_batch=True` the batch logs carry them too.
     """
 
-    def __init__(self, per_batch=False):
+    def __init__(self, per_batch: bool = False):
         super().__init__()
         self.per_batch = checks.boolean("per_batch", per_batch)
 
@@ -25,7 +25,10 @@ class ScheduleLogger(keras.callbacks.Callback):
         optimizer = self.model.optimizer
         logs["learning_rate"] = float(ops.convert_to_numpy(optimizer.learning_rate))
         inner = getattr(optimizer, "inner_optimizer", optimizer)
-        if isinstance(getattr(inner, "momentum", getattr(inner, "beta_1", None)), keras.optimizers.schedules.LearningRateSchedule):
+        if isinstance(
+            getattr(inner, "momentum", getattr(inner, "beta_1", None)),
+            keras.optimizers.schedules.LearningRateSchedule,
+        ):
             logs["momentum"] = current_momentum(optimizer)
 
     def on_epoch_end(self, epoch, logs=None):

@@ -4,7 +4,7 @@ import math
 import numbers
 
 
-def _is_real(value):
+def is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -27,22 +27,20 @@ def boolean(name, value):
 
 
 def positive_float(name, value):
-    if not _is_real(value) or not math.isfinite(value) or value <= 0:
-        raise ValueError(
-            f"Argument `{name}` must be a finite number > 0. Received: {name}={value!r}"
-        )
+    if not is_real(value) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"Argument `{name}` must be a finite number > 0. Received: {name}={value!r}")
     return float(value)
 
 
 def finite_float(name, value):
-    if not _is_real(value) or not math.isfinite(value):
+    if not is_real(value) or not math.isfinite(value):
         raise ValueError(f"Argument `{name}` must be a finite number. Received: {name}={value!r}")
     return float(value)
 
 
 def float_in(name, value, low, high, *, low_open=False, high_open=False):
     """A finite float in the interval [low, high]; either end may be open."""
-    ok = _is_real(value) and math.isfinite(value)
+    ok = is_real(value) and math.isfinite(value)
     if ok:
         ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
     if not ok:
@@ -64,3 +62,17 @@ def one_of(name, value, choices):
             f"Argument `{name}` must be one of {', '.join(map(repr, choices))}. Received: {name}={value!r}"
         )
     return value
+
+
+def compiled_model(model):
+    """`model` when it is a `keras.Model` compiled with an optimizer, else `ValueError`."""
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"Argument `model` must be a keras.Model. Received: model={model!r}")
+    if getattr(model, "optimizer", None) is None:
+        raise ValueError(
+            "Argument `model` must be compiled with an optimizer before the range test. "
+            "Received: an uncompiled model"
+        )
+    return model

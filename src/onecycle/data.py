@@ -18,7 +18,9 @@ def _num_samples(x):
 def _array_batches(x, y, sample_weight, batch_size, seed):
     n = _num_samples(x)
     rng = np.random.default_rng(seed)
-    take = lambda data, idx: None if data is None else keras.tree.map_structure(lambda a: np.asarray(a)[idx], data)
+    take = lambda data, idx: (
+        None if data is None else keras.tree.map_structure(lambda a: np.asarray(a)[idx], data)
+    )
     while True:
         order = rng.permutation(n)
         for start in range(0, n, batch_size):
@@ -54,7 +56,9 @@ def batches(x, y=None, sample_weight=None, *, batch_size=32, seed=None):
     if _is_tf_dataset(x) or isinstance(x, keras.utils.PyDataset) or not is_array_like(x):
         return _iterable_batches(x)
     if _num_samples(x) == 0:
-        raise ValueError(f"Argument `x` holds no samples. Received: x with shape {np.shape(keras.tree.flatten(x)[0])}")
+        raise ValueError(
+            f"Argument `x` holds no samples. Received: x with shape {np.shape(keras.tree.flatten(x)[0])}"
+        )
     return _array_batches(x, y, sample_weight, batch_size, seed)
 
 
@@ -67,7 +71,9 @@ def _check_finite(name, data):
         if np.issubdtype(leaf.dtype, np.floating):
             bad = leaf.size - np.count_nonzero(np.isfinite(leaf))
             if bad:
-                raise ValueError(f"Argument `{name}` must hold finite numbers. Received: {name} with {bad} NaN or infinite values")
+                raise ValueError(
+                    f"Argument `{name}` must hold finite numbers. Received: {name} with {bad} NaN or infinite values"
+                )
 
 
 def _model_tensors(model, attribute):

@@ -1,18 +1,27 @@
 """The learning-rate range test: `find_lr` and its `LRFinderResult`."""
 
+from __future__ import annotations
+
+import contextlib
 import dataclasses
 import itertools
 import json
 import math
 import os
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 from keras import ops
 
 from onecycle import checks, data, plotting
-from onecycle.suggest import DEFAULT_METHOD, suggest as suggest_lr
+from onecycle.optimizers import inner_optimizer
 from onecycle.schedules import Piecewise
+from onecycle.suggestions import DEFAULT_METHOD, Suggestion
+from onecycle.suggestions import suggest as suggest_lr
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 DEFAULT_NUM_STEPS = 200
 _MODES = {"exponential": "exponential", "linear": "linear"}
@@ -36,23 +45,61 @@ class LRFinderResult:
         )
         sizes = {name: np.shape(getattr(self, name)) for name in ("lrs", "losses", "smoothed_losses")}
         if len(set(sizes.values())) != 1 or len(sizes["lrs"]) != 1:
-            raise ValueError(f"Arguments `lrs`, `losses` and `smoothed_losses` must be 1-D of one length. Received shapes: {sizes}")
+            raise ValueError(
+                f"Arguments `lrs`, `losses` and `smoothed_losses` must be 1-D of one length. Received shapes: {sizes}"
+            )
 
-    def suggestion(self, method=DEFAULT_METHOD):
+    def suggestion(self, method: str = DEFAULT_METHOD) -> Suggestion:
         """The `Suggestion(lr, index)` of `method` ("valley", "steepest" or "minimum")."""
         return suggest_lr(self.lrs, self.smoothed_losses, method)
 
-    def suggest(self, method=DEFAULT_METHOD):
+    def suggest(self, method: str = DEFAULT_METHOD) -> float:
         """The suggested maximum learning rate. Methods: "minimum" (default: a tenth of the rate at
         the lowest smoothed loss, the rule of the 1cycle paper and of Géron's book), "steepest" (most
         negative slope of the smoothed loss against log rate) and "valley" (fastai's default)."""
         return self.suggestion(method).lr
 
-    def plot(self, ax=None, method=DEFAULT_METHOD):
+    def plot(self, ax: Axes | None = None, method: str = DEFAULT_METHOD) -> Axes:
         """Plot the smoothed loss against the rate (log x) with the suggestion marked; returns the Axes."""
         return plotting.plot_lr_finder(self, ax=ax, method=method)
 
-    def to_dict(self):
+    def to_tensorboard(self, log_dir: str | os.PathLike, name: str = "range_test") -> str | os.PathLike:
+        """Write the curve to a TensorBoard log directory: scalars `{name}/loss`, `{name}/smoothed_loss`
+        and `{name}/learning_rate` against the step, and the plot of the loss against the rate as
+        the image `{name}/curve`. Needs TensorFlow installed (as Keras' `TensorBoard` callback does),
+        whatever the backend. Returns `log_dir`."""
+        try:
+            import tensorflow as tf
+        except ImportError:
+            raise ImportError("LRFinderResult.to_tensorboard needs TensorFlow to write event files") from None
+        writer = tf.summary.create_file_writer(str(log_dir))
+        with writer.as_default():
+            for step, (lr, loss, smooth) in enumerate(zip(self.lrs, self.losses, self.smoothed_losses)):
+                tf.summary.scalar(f"{name}/learning_rate", lr, step=step)
+                if math.isfinite(loss):
+                    tf.summary.scalar(f"{name}/loss", loss, step=step)
+                if math.isfinite(smooth):
+                    tf.summary.scalar(f"{name}/smoothed_loss", smooth, step=step)
+            tf.summary.image(f"{name}/curve", self._plot_image()[None], step=0)
+        writer.close()
+        return log_dir
+
+    def _plot_image(self):
+        import io
+
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        figure, ax = plt.subplots(figsize=(6, 4))
+        self.plot(ax=ax)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=80)
+        plt.close(figure)
+        return plt.imread(io.BytesIO(buffer.getvalue()))[..., :3]
+
+    def to_dict(self) -> dict:
         return {
             "lrs": self.lrs.tolist(),
             "losses": [_json_float(v) for v in self.losses],
@@ -61,7 +108,7 @@ class LRFinderResult:
         }
 
     @classmethod
-    def from_dict(cls, record):
+    def from_dict(cls, record: dict) -> LRFinderResult:
         return cls(
             lrs=record["lrs"],
             losses=[np.nan if v is None else v for v in record["losses"]],
@@ -69,7 +116,7 @@ class LRFinderResult:
             diverged=bool(record.get("diverged", False)),
         )
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike) -> None:
         """Write the curve as JSON (non-finite losses as null), atomically."""
         tmp = f"{path}.tmp"
         try:
@@ -81,14 +128,16 @@ class LRFinderResult:
                 os.remove(tmp)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str | os.PathLike) -> LRFinderResult:
         """The result saved at `path`; `ValueError` naming the file when it is not one (truncated, other JSON)."""
         with open(path) as f:
             text = f.read()
         try:
             return cls.from_dict(json.loads(text))
         except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{path} does not hold a saved LRFinderResult ({type(error).__name__}: {error})") from None
+            raise ValueError(
+                f"{path} does not hold a saved LRFinderResult ({type(error).__name__}: {error})"
+            ) from None
 
 
 def _json_float(value):
@@ -100,8 +149,10 @@ class _Snapshot:
 
     def __init__(self, model):
         self.model = model
-        self.optimizer = _inner(model.optimizer)
-        self.variables = list(model.variables) + list(model.optimizer.variables) + list(model.metrics_variables)
+        self.optimizer = inner_optimizer(model.optimizer)
+        self.variables = (
+            list(model.variables) + list(model.optimizer.variables) + list(model.metrics_variables)
+        )
         self.values = [_to_numpy(v) for v in self.variables]
         self.learning_rate = self.optimizer._learning_rate
 
@@ -119,41 +170,35 @@ def _to_numpy(variable):
     return np.array(ops.convert_to_numpy(value))
 
 
-def _inner(optimizer):
-    return getattr(optimizer, "inner_optimizer", optimizer)
-
-
-def _check_model(model):
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"Argument `model` must be a keras.Model. Received: model={model!r}")
-    if getattr(model, "optimizer", None) is None:
-        raise ValueError("Argument `model` must be compiled with an optimizer before the range test. Received: an uncompiled model")
-
-
 def _build(model, first_x):
-    if not model.built:
-        model(first_x)
-    if not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
+    """Build the model and the optimizer's slots, in the scope of the `tf.distribute` strategy the
+    model was created under (Keras' `fit` does the same), so that the range test may be called
+    outside `strategy.scope()`."""
+    strategy = getattr(model, "distribute_strategy", None)  # TensorFlow backend only
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        if not model.built:
+            model(first_x)
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
 
 
 def find_lr(
-    model,
-    x,
-    y=None,
+    model: keras.Model,
+    x: Any,
+    y: Any = None,
     *,
-    batch_size=32,
-    start_lr=1e-7,
-    end_lr=10.0,
-    num_steps=None,
-    mode="exponential",
-    smoothing=0.98,
-    divergence_threshold=4.0,
-    validation_data=None,
-    sample_weight=None,
-    seed=None,
-    verbose=1,
-):
+    batch_size: int = 32,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_steps: int | None = None,
+    mode: str = "exponential",
+    smoothing: float = 0.98,
+    divergence_threshold: float = 4.0,
+    validation_data: Any = None,
+    sample_weight: Any = None,
+    seed: int | None = None,
+    verbose: int = 1,
+) -> LRFinderResult:
     """Run the learning-rate range test on a compiled model and restore it afterwards.
 
     Trains for `num_steps` batches (default 200, repeating the data if needed) while the learning rate
@@ -167,18 +212,22 @@ def find_lr(
     Takes what `model.fit` takes: arrays, `tf.data.Dataset`, `keras.utils.PyDataset`, iterables of
     `(x, y)` batches. Returns an `LRFinderResult`.
     """
-    _check_model(model)
+    checks.compiled_model(model)
     batch_size = checks.positive_int("batch_size", batch_size)
     start_lr = checks.positive_float("start_lr", start_lr)
     end_lr = checks.positive_float("end_lr", end_lr)
     if start_lr >= end_lr:
-        raise ValueError(f"Argument `start_lr` must be < `end_lr`. Received: start_lr={start_lr}, end_lr={end_lr}")
+        raise ValueError(
+            f"Argument `start_lr` must be < `end_lr`. Received: start_lr={start_lr}, end_lr={end_lr}"
+        )
     num_steps = DEFAULT_NUM_STEPS if num_steps is None else checks.positive_int("num_steps", num_steps)
     if num_steps < 2:
         raise ValueError(f"Argument `num_steps` must be at least 2. Received: num_steps={num_steps}")
     shape = _MODES[checks.one_of("mode", mode, tuple(_MODES))]
     smoothing = checks.float_in("smoothing", smoothing, 0.0, 1.0, high_open=True)
-    divergence_threshold = checks.float_in("divergence_threshold", divergence_threshold, 1.0, math.inf, low_open=True)
+    divergence_threshold = checks.float_in(
+        "divergence_threshold", divergence_threshold, 1.0, math.inf, low_open=True
+    )
     checks.one_of("verbose", verbose, (0, 1, 2))
     if seed is not None:
         checks.non_negative_int("seed", seed)
@@ -196,8 +245,16 @@ def find_lr(
         snapshot.optimizer._learning_rate = lr_schedule
         snapshot.optimizer._iterations.assign(0)
         model.train_function = None
-        record = _run(model, itertools.chain([first], stream), lr_schedule.evaluate(np.arange(num_steps)), smoothing,
-                      divergence_threshold, validation_data, batch_size, verbose)
+        record = _run(
+            model,
+            itertools.chain([first], stream),
+            lr_schedule.evaluate(np.arange(num_steps)),
+            smoothing,
+            divergence_threshold,
+            validation_data,
+            batch_size,
+            verbose,
+        )
     finally:
         snapshot.restore()
     result = LRFinderResult(*record)
@@ -216,7 +273,11 @@ def _run(model, stream, lrs, smoothing, divergence_threshold, validation_data, b
     for step, (bx, by, bw) in zip(range(len(lrs)), stream):
         loss = float(model.train_on_batch(bx, by, sample_weight=bw, return_dict=True)["loss"])
         if validation_data is not None:
-            loss = float(model.evaluate(*_xy(validation_data), batch_size=batch_size, verbose=0, return_dict=True)["loss"])
+            loss = float(
+                model.evaluate(*_xy(validation_data), batch_size=batch_size, verbose=0, return_dict=True)[
+                    "loss"
+                ]
+            )
         average = smoothing * average + (1 - smoothing) * loss
         value = average / (1 - smoothing ** (step + 1))
         losses.append(loss)

@@ -9,6 +9,8 @@ Schedules read the batch counter `optimizer._iterations`, the step Keras feeds l
 schedules, so momentum and learning rate stay in phase under gradient accumulation too.
 """
 
+from __future__ import annotations
+
 import keras
 from keras import ops
 from keras.optimizers.schedules import LearningRateSchedule
@@ -49,9 +51,14 @@ def _deserialize(config, key, custom_objects):
     return config
 
 
-def current_momentum(optimizer):
+def inner_optimizer(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
+    """The optimizer that holds the rate and the step: itself, or the one a `LossScaleOptimizer` wraps."""
+    return getattr(optimizer, "inner_optimizer", optimizer)
+
+
+def current_momentum(optimizer: keras.optimizers.Optimizer) -> float | None:
     """The momentum (SGD) or `beta_1` (Adam) that `optimizer` applies at its current step, or None."""
-    optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+    optimizer = inner_optimizer(optimizer)
     for name in ("momentum", "beta_1"):
         value = getattr(optimizer, name, None)
         if isinstance(value, LearningRateSchedule):
@@ -70,11 +77,19 @@ class SGD(_ScheduledMomentum, keras.optimizers.SGD):
 
     _momentum_name = "momentum"
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.01,
+        momentum: float | LearningRateSchedule = 0.0,
+        nesterov: bool = False,
+        **kwargs,
+    ):
         momentum = _check_momentum("momentum", momentum)
         learning_rate = checks.schedule_or_float("learning_rate", learning_rate)
         scheduled = isinstance(momentum, LearningRateSchedule)
-        super().__init__(learning_rate=learning_rate, momentum=0.0 if scheduled else momentum, nesterov=nesterov, **kwargs)
+        super().__init__(
+            learning_rate=learning_rate, momentum=0.0 if scheduled else momentum, nesterov=nesterov, **kwargs
+        )
         self.momentum = momentum
 
     def update_step(self, gradient, variable, learning_rate):
@@ -109,7 +124,12 @@ class Adam(_ScheduledMomentum, keras.optimizers.Adam):
 
     _momentum_name = "beta_1"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, **kwargs):
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        beta_1: float | LearningRateSchedule = 0.9,
+        **kwargs,
+    ):
         beta_1 = _check_momentum("beta_1", beta_1)
         learning_rate = checks.schedule_or_float("learning_rate", learning_rate)
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, **kwargs)
@@ -146,6 +166,12 @@ class Adam(_ScheduledMomentum, keras.optimizers.Adam):
 class AdamW(Adam):
     """`keras.optimizers.AdamW` (decoupled weight decay) whose `beta_1` may be a schedule."""
 
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, **kwargs):
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        weight_decay: float = 0.004,
+        beta_1: float | LearningRateSchedule = 0.9,
+        **kwargs,
+    ):
         weight_decay = checks.float_in("weight_decay", weight_decay, 0.0, float("inf"), high_open=True)
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, weight_decay=weight_decay, **kwargs)

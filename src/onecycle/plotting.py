@@ -1,9 +1,20 @@
 """Matplotlib plots. Every function takes `ax=None`, draws on it (or a new figure) and returns the Axes."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from onecycle import checks
-from onecycle.suggest import DEFAULT_METHOD
+from onecycle.suggestions import DEFAULT_METHOD
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from onecycle.finder import LRFinderResult
 
 
 def _axes(ax):
@@ -16,7 +27,7 @@ def _axes(ax):
     return ax
 
 
-def plot_lr_finder(result, ax=None, method=DEFAULT_METHOD):
+def plot_lr_finder(result: LRFinderResult, ax: Axes | None = None, method: str = DEFAULT_METHOD) -> Axes:
     """The range-test curve: raw and smoothed loss against the rate (log x), suggestion marked."""
     ax = _axes(ax)
     finite = np.isfinite(result.smoothed_losses)
@@ -34,11 +45,19 @@ def plot_lr_finder(result, ax=None, method=DEFAULT_METHOD):
     return ax
 
 
-def plot_schedule(schedule, total_steps, ax=None, label=None, **plot_kwargs):
+def plot_schedule(
+    schedule: Callable | float,
+    total_steps: int,
+    ax: Axes | None = None,
+    label: str | None = None,
+    **plot_kwargs,
+) -> Axes:
     """A schedule's value at every step from 0 to `total_steps`."""
     total_steps = checks.positive_int("total_steps", total_steps)
-    if not (callable(schedule) or checks._is_real(schedule)):
-        raise ValueError(f"Argument `schedule` must be a schedule, a callable or a number. Received: schedule={schedule!r}")
+    if not (callable(schedule) or checks.is_real(schedule)):
+        raise ValueError(
+            f"Argument `schedule` must be a schedule, a callable or a number. Received: schedule={schedule!r}"
+        )
     ax = _axes(ax)
     steps = np.arange(total_steps + 1)
     ax.plot(steps, schedule_values(schedule, steps), label=label, **plot_kwargs)
@@ -46,7 +65,7 @@ def plot_schedule(schedule, total_steps, ax=None, label=None, **plot_kwargs):
     return ax
 
 
-def schedule_values(schedule, steps):
+def schedule_values(schedule: Callable | float, steps: ArrayLike) -> np.ndarray:
     """Values of a schedule (an `onecycle` schedule, any Keras schedule, or a float) at `steps`."""
     if hasattr(schedule, "evaluate"):
         return schedule.evaluate(steps)

@@ -1,9 +1,13 @@
 """Keras schedules built on `curves.piecewise`: the general piecewise schedule and 1cycle."""
 
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
 
 import keras
 import numpy as np
+from numpy.typing import ArrayLike
 
 from onecycle import checks
 from onecycle.curves import NUMPY_OPS, SCALAR_OPS, SHAPES, piecewise
@@ -40,11 +44,19 @@ class Piecewise(keras.optimizers.schedules.LearningRateSchedule):
         name: a name for the schedule.
     """
 
-    def __init__(self, boundaries, values, shapes, name="Piecewise"):
+    def __init__(
+        self,
+        boundaries: Sequence[float],
+        values: Sequence[float],
+        shapes: Sequence[str],
+        name: str = "Piecewise",
+    ):
         super().__init__()
         boundaries, values, shapes = list(boundaries), list(values), list(shapes)
         if not boundaries:
-            raise ValueError(f"Argument `boundaries` must hold at least one phase end. Received: boundaries={boundaries}")
+            raise ValueError(
+                f"Argument `boundaries` must hold at least one phase end. Received: boundaries={boundaries}"
+            )
         if len(values) != len(boundaries) + 1:
             raise ValueError(
                 "Argument `values` must hold one more value than `boundaries`. "
@@ -82,7 +94,7 @@ class Piecewise(keras.optimizers.schedules.LearningRateSchedule):
             self._eager_cache = cached
         return cached[1]
 
-    def evaluate(self, steps, dtype="float64"):
+    def evaluate(self, steps: ArrayLike, dtype: str = "float64") -> np.ndarray:
         """The schedule at `steps` as a NumPy array, computed in NumPy (float64 by default)."""
         try:
             steps = np.asarray(steps, dtype="float64")
@@ -93,21 +105,21 @@ class Piecewise(keras.optimizers.schedules.LearningRateSchedule):
         return piecewise(steps, self.boundaries, self.values, self.shapes, dtype, NUMPY_OPS)
 
     @property
-    def peak_value(self):
+    def peak_value(self) -> float:
         return max(self.values)
 
     @property
-    def final_value(self):
+    def final_value(self) -> float:
         return self.values[-1]
 
-    def shifted(self, offset):
+    def shifted(self, offset: int) -> Piecewise:
         """This schedule starting at step `offset` instead of 0 (itself when `offset` is 0); for a run
         that continues an optimizer that has already taken steps. Steps before `offset` hold the first value."""
         if checks.non_negative_int("offset", offset) == 0:
             return self
         return Piecewise([b + offset for b in self.boundaries], self.values, self.shapes, name=self.name)
 
-    def momentum(self, high=0.95, low=0.85):
+    def momentum(self, high: float = 0.95, low: float = 0.85) -> Piecewise:
         """The cyclical momentum over the same phases: `low` where this schedule peaks, `high` elsewhere.
 
         For 1cycle this falls from `high` to `low` while the learning rate rises, climbs back while it
@@ -121,7 +133,12 @@ class Piecewise(keras.optimizers.schedules.LearningRateSchedule):
         return Piecewise(self.boundaries, values, self.shapes, name=f"{self.name}Momentum")
 
     def get_config(self):
-        return {"boundaries": self.boundaries, "values": self.values, "shapes": self.shapes, "name": self.name}
+        return {
+            "boundaries": self.boundaries,
+            "values": self.values,
+            "shapes": self.shapes,
+            "name": self.name,
+        }
 
 
 @keras.saving.register_keras_serializable(package="onecycle")
@@ -156,27 +173,31 @@ class OneCycle(Piecewise):
 
     def __init__(
         self,
-        max_lr,
-        total_steps,
+        max_lr: float,
+        total_steps: int,
         *,
-        start_lr=None,
-        final_lr=None,
-        warmup_fraction=0.45,
-        annihilation_fraction=0.1,
-        shape="linear",
-        name="OneCycle",
+        start_lr: float | None = None,
+        final_lr: float | None = None,
+        warmup_fraction: float = 0.45,
+        annihilation_fraction: float = 0.1,
+        shape: str = "linear",
+        name: str = "OneCycle",
     ):
         max_lr = checks.positive_float("max_lr", max_lr)
         total_steps = checks.positive_int("total_steps", total_steps)
         start_lr = max_lr / 10.0 if start_lr is None else checks.positive_float("start_lr", start_lr)
         final_lr = start_lr / 1000.0 if final_lr is None else checks.positive_float("final_lr", final_lr)
         if start_lr > max_lr:
-            raise ValueError(f"Argument `start_lr` must be <= `max_lr`. Received: start_lr={start_lr}, max_lr={max_lr}")
+            raise ValueError(
+                f"Argument `start_lr` must be <= `max_lr`. Received: start_lr={start_lr}, max_lr={max_lr}"
+            )
         if final_lr > start_lr:
             raise ValueError(
                 f"Argument `final_lr` must be <= `start_lr`. Received: final_lr={final_lr}, start_lr={start_lr}"
             )
-        warmup_fraction = checks.float_in("warmup_fraction", warmup_fraction, 0.0, 1.0, low_open=True, high_open=True)
+        warmup_fraction = checks.float_in(
+            "warmup_fraction", warmup_fraction, 0.0, 1.0, low_open=True, high_open=True
+        )
         annihilation_fraction = checks.float_in(
             "annihilation_fraction", annihilation_fraction, 0.0, 1.0, low_open=True, high_open=True
         )
@@ -188,11 +209,24 @@ class OneCycle(Piecewise):
         checks.one_of("shape", shape, SHAPES)
         self.max_lr, self.total_steps = max_lr, total_steps
         self.start_lr, self.final_lr = start_lr, final_lr
-        self.warmup_fraction, self.annihilation_fraction, self.shape = warmup_fraction, annihilation_fraction, shape
-        if math.isclose(warmup_fraction + annihilation_fraction, 1.0):  # two phases: straight down from the peak
-            boundaries, values = [warmup_fraction * total_steps, float(total_steps)], [start_lr, max_lr, final_lr]
+        self.warmup_fraction, self.annihilation_fraction, self.shape = (
+            warmup_fraction,
+            annihilation_fraction,
+            shape,
+        )
+        if math.isclose(
+            warmup_fraction + annihilation_fraction, 1.0
+        ):  # two phases: straight down from the peak
+            boundaries, values = (
+                [warmup_fraction * total_steps, float(total_steps)],
+                [start_lr, max_lr, final_lr],
+            )
         else:
-            boundaries = [warmup_fraction * total_steps, (1.0 - annihilation_fraction) * total_steps, float(total_steps)]
+            boundaries = [
+                warmup_fraction * total_steps,
+                (1.0 - annihilation_fraction) * total_steps,
+                float(total_steps),
+            ]
             values = [start_lr, max_lr, start_lr, final_lr]
         super().__init__(boundaries=boundaries, values=values, shapes=[shape] * len(boundaries), name=name)
 
@@ -210,14 +244,14 @@ class OneCycle(Piecewise):
 
     @staticmethod
     def like_torch(
-        max_lr,
-        total_steps,
-        pct_start=0.3,
-        anneal_strategy="cos",
-        div_factor=25.0,
-        final_div_factor=1e4,
-        three_phase=False,
-    ):
+        max_lr: float,
+        total_steps: int,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+    ) -> OneCycle:
         """The learning rate of `torch.optim.lr_scheduler.OneCycleLR` with the same arguments.
 
         Equal to PyTorch's at every step from 0 to `total_steps - 1`; from `total_steps - 1` on it
@@ -227,7 +261,9 @@ class OneCycle(Piecewise):
         max_lr = checks.positive_float("max_lr", max_lr)
         total_steps = checks.positive_int("total_steps", total_steps)
         pct_start = checks.float_in("pct_start", pct_start, 0.0, 1.0, low_open=True, high_open=True)
-        shape = {"cos": "cosine", "linear": "linear"}[checks.one_of("anneal_strategy", anneal_strategy, ("cos", "linear"))]
+        shape = {"cos": "cosine", "linear": "linear"}[
+            checks.one_of("anneal_strategy", anneal_strategy, ("cos", "linear"))
+        ]
         initial_lr = max_lr / checks.positive_float("div_factor", div_factor)
         min_lr = initial_lr / checks.positive_float("final_div_factor", final_div_factor)
         last = float(total_steps - 1)
@@ -240,7 +276,9 @@ class OneCycle(Piecewise):
         return Piecewise(boundaries, values, [shape] * len(boundaries), name="OneCycleLikeTorch")
 
     @staticmethod
-    def like_fastai(max_lr, total_steps, pct_start=0.25, div=25.0, div_final=1e5):
+    def like_fastai(
+        max_lr: float, total_steps: int, pct_start: float = 0.25, div: float = 25.0, div_final: float = 1e5
+    ) -> OneCycle:
         """The learning rate of fastai's `fit_one_cycle` with the same arguments (cosine, two phases)."""
         max_lr = checks.positive_float("max_lr", max_lr)
         total_steps = checks.positive_int("total_steps", total_steps)
@@ -248,6 +286,8 @@ class OneCycle(Piecewise):
         start = max_lr / checks.positive_float("div", div)
         final = max_lr / checks.positive_float("div_final", div_final)
         return Piecewise(
-            [pct_start * total_steps, float(total_steps)], [start, max_lr, final], ["cosine", "cosine"],
+            [pct_start * total_steps, float(total_steps)],
+            [start, max_lr, final],
+            ["cosine", "cosine"],
             name="OneCycleLikeFastai",
         )

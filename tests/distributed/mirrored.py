@@ -1,8 +1,9 @@
 """Range test and fit_one_cycle under a two-replica Keras distribution; prints one JSON line.
 
-    python tests/distributed/mirrored.py tensorflow      # MirroredStrategy, two logical CPUs
-    python tests/distributed/mirrored.py jax             # keras.distribution.DataParallel, two host devices
-    python tests/distributed/mirrored.py multiworker INDEX PORT0,PORT1   # one of two MultiWorkerMirroredStrategy workers
+python tests/distributed/mirrored.py tensorflow      # MirroredStrategy, two logical CPUs
+python tests/distributed/mirrored.py readme          # the README's way: compiled in the scope, nothing run yet
+python tests/distributed/mirrored.py jax             # keras.distribution.DataParallel, two host devices
+python tests/distributed/mirrored.py multiworker INDEX PORT0,PORT1   # one of two MultiWorkerMirroredStrategy workers
 """
 
 import json
@@ -31,8 +32,12 @@ def _strategy_scope():
 
     if MODE == "multiworker":
         index, ports = int(sys.argv[2]), sys.argv[3].split(",")
-        os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": [f"localhost:{p}" for p in ports]},
-                                              "task": {"type": "worker", "index": index}})
+        os.environ["TF_CONFIG"] = json.dumps(
+            {
+                "cluster": {"worker": [f"localhost:{p}" for p in ports]},
+                "task": {"type": "worker", "index": index},
+            }
+        )
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         return strategy, strategy.num_replicas_in_sync
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -54,19 +59,42 @@ def main():
     keras.utils.set_random_seed(0)
     scope = strategy.scope() if strategy else _Null()
     with scope:
-        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
-                                  keras.layers.Dense(2, activation="softmax")])
+        model = keras.Sequential(
+            [
+                keras.Input((8,)),
+                keras.layers.Dense(16, activation="relu"),
+                keras.layers.Dense(2, activation="softmax"),
+            ]
+        )
         model.compile(onecycle.optimizers.SGD(0.01, momentum=0.9), "sparse_categorical_crossentropy")
-    model.fit(x, y, batch_size=64, epochs=1, verbose=0, shuffle=False)  # global batch 64
+    if (
+        MODE != "readme"
+    ):  # the README's way calls find_lr first, outside the scope, on unbuilt optimizer slots
+        model.fit(x, y, batch_size=64, epochs=1, verbose=0, shuffle=False)  # global batch 64
     before = [_numpy(v) for v in model.variables + model.optimizer.variables]
-    result = onecycle.find_lr(model, x, y, batch_size=64, num_steps=300, start_lr=1e-3, end_lr=1e6, seed=0, verbose=0)
-    restored = all(np.array_equal(a, _numpy(v)) for a, v in zip(before, model.variables + model.optimizer.variables))
-    history = onecycle.fit_one_cycle(model, x, y, epochs=3, batch_size=64, max_lr=0.1, verbose=0, shuffle=False)
-    print(json.dumps({
-        "replicas": replicas, "finder_steps": len(result.lrs), "diverged": result.diverged, "restored": restored,
-        "learning_rate": history.history["learning_rate"], "momentum": history.history["momentum"],
-        "final_lr": history.schedule.final_lr, "iterations": int(np.asarray(_numpy(model.optimizer.iterations))),
-    }))
+    result = onecycle.find_lr(
+        model, x, y, batch_size=64, num_steps=300, start_lr=1e-3, end_lr=1e6, seed=0, verbose=0
+    )
+    restored = all(
+        np.array_equal(a, _numpy(v)) for a, v in zip(before, model.variables + model.optimizer.variables)
+    )
+    history = onecycle.fit_one_cycle(
+        model, x, y, epochs=3, batch_size=64, max_lr=0.1, verbose=0, shuffle=False
+    )
+    print(
+        json.dumps(
+            {
+                "replicas": replicas,
+                "finder_steps": len(result.lrs),
+                "diverged": result.diverged,
+                "restored": restored,
+                "learning_rate": history.history["learning_rate"],
+                "momentum": history.history["momentum"],
+                "final_lr": history.schedule.final_lr,
+                "iterations": int(np.asarray(_numpy(model.optimizer.iterations))),
+            }
+        )
+    )
 
 
 class _Null:

@@ -6,12 +6,12 @@ The `rate` an arm is given is its constant rate (constant family) or its peak (t
 """
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 
 import onecycle
-from onecycle.optimizers import Adam, SGD
+from onecycle.optimizers import SGD, Adam
 
 OPTIMIZERS = ("sgd", "adam")
 KERAS_DEFAULT_LR = {"sgd": 0.01, "adam": 0.001}
@@ -67,21 +67,63 @@ def _cosine(rate, total):
     return schedule, None
 
 
-REGISTRY = {arm.name: arm for arm in (
-    Arm("constant-default", "constant", "constant rate, the Keras default of the optimizer (SGD 0.01, Adam 0.001)",
-        needs_rate=False, baseline=True, schedule=_constant),
-    Arm("constant", "constant", "constant rate, the rate given (the range test's suggestion unless --max-lr or --lrs)",
-        needs_rate=True, baseline=True, schedule=_constant),
-    Arm("onecycle", "onecycle", "1cycle to the given peak (by default the range test's suggestion), cyclical momentum 0.95-0.85",
-        needs_rate=True, baseline=False, schedule=_onecycle),
-    Arm("onecycle-nomom", "onecycle", "1cycle to the given peak, constant momentum 0.9",
-        needs_rate=True, baseline=False, schedule=_onecycle_nomom),
-    Arm("onecycle-short", "onecycle", "1cycle with cyclical momentum over a third of the epochs",
-        needs_rate=True, baseline=False, schedule=_onecycle, epochs_divisor=3),
-    Arm("cosine", "cosine", "Keras CosineDecay, linear warm-up over 10% of steps from peak/10 to the peak, then to 0",
-        needs_rate=True, baseline=True, schedule=_cosine),
-)}
-ALIASES = {"constant-best": "constant"}  # the name of the constant arm in run folders written before the registry
+REGISTRY = {
+    arm.name: arm
+    for arm in (
+        Arm(
+            "constant-default",
+            "constant",
+            "constant rate, the Keras default of the optimizer (SGD 0.01, Adam 0.001)",
+            needs_rate=False,
+            baseline=True,
+            schedule=_constant,
+        ),
+        Arm(
+            "constant",
+            "constant",
+            "constant rate, the rate given (the range test's suggestion unless --max-lr or --lrs)",
+            needs_rate=True,
+            baseline=True,
+            schedule=_constant,
+        ),
+        Arm(
+            "onecycle",
+            "onecycle",
+            "1cycle to the given peak (by default the range test's suggestion), cyclical momentum 0.95-0.85",
+            needs_rate=True,
+            baseline=False,
+            schedule=_onecycle,
+        ),
+        Arm(
+            "onecycle-nomom",
+            "onecycle",
+            "1cycle to the given peak, constant momentum 0.9",
+            needs_rate=True,
+            baseline=False,
+            schedule=_onecycle_nomom,
+        ),
+        Arm(
+            "onecycle-short",
+            "onecycle",
+            "1cycle with cyclical momentum over a third of the epochs",
+            needs_rate=True,
+            baseline=False,
+            schedule=_onecycle,
+            epochs_divisor=3,
+        ),
+        Arm(
+            "cosine",
+            "cosine",
+            "Keras CosineDecay, linear warm-up over 10% of steps from peak/10 to the peak, then to 0",
+            needs_rate=True,
+            baseline=True,
+            schedule=_cosine,
+        ),
+    )
+}
+ALIASES = {
+    "constant-best": "constant"
+}  # the name of the constant arm in run folders written before the registry
 NAMES = tuple(REGISTRY)
 DEFAULT_ARMS = ("constant-default", "constant", "onecycle", "onecycle-nomom", "onecycle-short", "cosine")
 

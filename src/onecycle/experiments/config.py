@@ -1,10 +1,8 @@
 """One dataclass of documented fields per command; the CLI options are generated from them."""
 
 import dataclasses
-import os
-from typing import Optional
-
 import math
+import os
 
 from onecycle import DEFAULT_SUGGESTION, SUGGESTION_METHODS
 from onecycle.experiments import arms, datasets
@@ -17,7 +15,9 @@ class ConfigError(ValueError):
 
 
 def _positive_rate(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    return (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    )
 
 
 def _field(default, help, **metadata):
@@ -33,9 +33,11 @@ class FindLRConfig:
     optimizer: str = _field("sgd", "optimizer: " + ", ".join(arms.OPTIMIZERS))
     num_steps: int = _field(200, "steps of the range test")
     method: str = _field(DEFAULT_SUGGESTION, "suggestion method: " + ", ".join(SUGGESTION_METHODS))
-    subset: Optional[int] = _field(None, "use only this many training samples (and at most as many val/test)")
-    data_dir: Optional[str] = _field(None, f"folder with local copies of the datasets (or ${datasets.DATA_DIR_ENV})")
-    out: Optional[str] = _field(None, "run folder; default runs/<name from the config>")
+    subset: int | None = _field(None, "use only this many training samples (and at most as many val/test)")
+    data_dir: str | None = _field(
+        None, f"folder with local copies of the datasets (or ${datasets.DATA_DIR_ENV})"
+    )
+    out: str | None = _field(None, "run folder; default runs/<name from the config>")
     overwrite: bool = _field(False, "write into an existing non-empty run folder")
     seed: int = _field(0, "random seed of the model and the data order")
 
@@ -49,7 +51,9 @@ class FindLRConfig:
         ]
         for name, value, choices in checks_for:
             if value not in choices:
-                raise ConfigError(f"--{name.replace('_', '-')}: invalid choice {value!r} (choose from {', '.join(choices)})")
+                raise ConfigError(
+                    f"--{name.replace('_', '-')}: invalid choice {value!r} (choose from {', '.join(choices)})"
+                )
         for name in ("batch_size", "num_steps", "subset", "epochs", "seeds"):
             value = getattr(self, name, None)
             if value is not None and (not isinstance(value, int) or value <= 0):
@@ -84,15 +88,29 @@ class FindLRConfig:
 class CompareConfig(FindLRConfig):
     """`onecycle compare`: range test, then every arm trained over several seeds, then the report."""
 
-    epochs: Optional[int] = _field(None, "epochs per arm; default per dataset: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_EPOCHS.items()))
+    epochs: int | None = _field(
+        None,
+        "epochs per arm; default per dataset: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_EPOCHS.items()),
+    )
     seeds: int = _field(3, "number of seeds per arm")
     arms: str = _field(",".join(arms.DEFAULT_ARMS), "comma-separated arms: " + ", ".join(arms.NAMES))
-    max_lr: Optional[float] = _field(None, "peak rate of the onecycle arms (and rate of the others without --lrs); default: the range test's suggestion")
-    lrs: Optional[str] = _field(None, "comma-separated grid of rates: the baseline arms that take a rate (constant, cosine) run at each; "
-                                      "the best of each is chosen on validation data. onecycle arms keep the suggestion")
-    baselines: Optional[str] = _field(None, "comma-separated run folders whose runs join the comparison (same dataset and seeds), "
-                                            "so the best baseline is chosen over them too")
-    verbose: Optional[int] = _field(None, "Keras verbosity: 0 silent, 1 progress bar, 2 a line per epoch; default 1 on a terminal, else 2")
+    max_lr: float | None = _field(
+        None,
+        "peak rate of the onecycle arms (and rate of the others without --lrs); default: the range test's suggestion",
+    )
+    lrs: str | None = _field(
+        None,
+        "comma-separated grid of rates: the baseline arms that take a rate (constant, cosine) run at each; "
+        "the best of each is chosen on validation data. onecycle arms keep the suggestion",
+    )
+    baselines: str | None = _field(
+        None,
+        "comma-separated run folders whose runs join the comparison (same dataset and seeds), "
+        "so the best baseline is chosen over them too",
+    )
+    verbose: int | None = _field(
+        None, "Keras verbosity: 0 silent, 1 progress bar, 2 a line per epoch; default 1 on a terminal, else 2"
+    )
 
     command = "compare"
 
@@ -113,14 +131,19 @@ class CompareConfig(FindLRConfig):
         """The `--baselines` folders, relative to the run folder (as results.json stores them)."""
         if not self.baselines:
             return []
-        return [os.path.relpath(os.path.abspath(b.strip()), os.path.abspath(self.out_dir())) for b in self.baselines.split(",")]
+        return [
+            os.path.relpath(os.path.abspath(b.strip()), os.path.abspath(self.out_dir()))
+            for b in self.baselines.split(",")
+        ]
 
     def validate(self):
         super().validate()
         names = self.arm_list()
         unknown = [repr(a) for a in names if a not in arms.NAMES]
         if unknown:
-            raise ConfigError(f"--arms: unknown arm {', '.join(unknown)} in {self.arms!r} (choose from {', '.join(arms.NAMES)})")
+            raise ConfigError(
+                f"--arms: unknown arm {', '.join(unknown)} in {self.arms!r} (choose from {', '.join(arms.NAMES)})"
+            )
         if len(set(names)) != len(names):
             raise ConfigError(f"--arms: an arm is named twice in {self.arms!r}")
         if self.lrs is not None:
@@ -129,8 +152,10 @@ class CompareConfig(FindLRConfig):
             except ValueError:
                 grid = None
             if not grid or not all(_positive_rate(v) for v in grid) or len(set(grid)) != len(grid):
-                raise ConfigError(f"--lrs: must be distinct finite rates > 0 separated by commas, got {self.lrs!r}")
-        for folder in (self.baselines.split(",") if self.baselines else []):
+                raise ConfigError(
+                    f"--lrs: must be distinct finite rates > 0 separated by commas, got {self.lrs!r}"
+                )
+        for folder in self.baselines.split(",") if self.baselines else []:
             if not os.path.isfile(os.path.join(folder.strip(), "results.json")):
                 raise ConfigError(f"--baselines: {folder.strip()!r} holds no results.json")
         return self
@@ -153,7 +178,9 @@ class TrainConfig(CompareConfig):
 
     def validate(self):
         if self.schedule not in arms.NAMES:
-            raise ConfigError(f"--schedule: invalid choice {self.schedule!r} (choose from {', '.join(arms.NAMES)})")
+            raise ConfigError(
+                f"--schedule: invalid choice {self.schedule!r} (choose from {', '.join(arms.NAMES)})"
+            )
         return super().validate()
 
     def run_name(self):

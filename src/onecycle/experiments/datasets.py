@@ -9,8 +9,8 @@ import dataclasses
 import gzip
 import os
 import pickle
-import zipfile
 import struct
+import zipfile
 
 import numpy as np
 
@@ -92,7 +92,12 @@ def _find(dirs, *names):
 
 
 def load_fashion_mnist(data_dir=None):
-    names = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    names = [
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ]
     dirs = _candidate_dirs(data_dir, "fashion-mnist", "fashion_mnist", "") + [FASHION_MNIST_SYSTEM_DIR]
     paths = _find(dirs, *names)
     if paths:
@@ -138,7 +143,11 @@ def load_cifar10(data_dir=None):
     batches = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     paths = _find([os.path.join(d, "cifar-10-batches-py") for d in dirs], *batches)
     if paths:
-        return _read_cifar_batches(paths[:5]), _read_cifar_batches(paths[5:]), f"{os.path.dirname(paths[0])} (Keras layout)"
+        return (
+            _read_cifar_batches(paths[:5]),
+            _read_cifar_batches(paths[5:]),
+            f"{os.path.dirname(paths[0])} (Keras layout)",
+        )
     how = "Pass --data-dir with cifar10/cifar10_jpeg_q75.npz or cifar-10-batches-py/."
     ((xtr, ytr), (xte, yte)), source = _keras_download("cifar10", dirs, how)
     return (xtr, ytr.ravel()), (xte, yte.ravel()), source
@@ -155,9 +164,15 @@ def load_boston_housing(data_dir=None):
         order = np.arange(len(table))
         np.random.RandomState(113).shuffle(order)  # keras.datasets.boston_housing's split
         train, test = table[order[:404]], table[order[404:]]
-        return (train[:, :13], train[:, 13]), (test[:, :13], test[:, 13]), f"{paths[0]} (Keras split, seed 113)"
+        return (
+            (train[:, :13], train[:, 13]),
+            (test[:, :13], test[:, 13]),
+            f"{paths[0]} (Keras split, seed 113)",
+        )
     how = "Pass --data-dir with boston_housing/housing.data."
-    ((xtr, ytr), (xte, yte)), source = _keras_download("boston_housing", _candidate_dirs(data_dir, "boston_housing", ""), how)
+    ((xtr, ytr), (xte, yte)), source = _keras_download(
+        "boston_housing", _candidate_dirs(data_dir, "boston_housing", ""), how
+    )
     return (xtr, ytr), (xte, yte), source
 
 
@@ -211,7 +226,14 @@ def load(name, data_dir=None, subset=None, seed=0):
     x_train, x_val, x_test = _standardize(x[train], x[val], x_test)
     y_dtype = np.int32 if task == "classification" else np.float32
     return Dataset(
-        name=name, task=task, num_classes=num_classes, source=source,
-        x_train=x_train, y_train=y[train].astype(y_dtype), x_val=x_val, y_val=y[val].astype(y_dtype),
-        x_test=x_test, y_test=y_test.astype(y_dtype),
+        name=name,
+        task=task,
+        num_classes=num_classes,
+        source=source,
+        x_train=x_train,
+        y_train=y[train].astype(y_dtype),
+        x_val=x_val,
+        y_val=y[val].astype(y_dtype),
+        x_test=x_test,
+        y_test=y_test.astype(y_dtype),
     )

@@ -42,17 +42,33 @@ def _verdicts(run_dir):
     for c in table["comparisons"]:
         if c["value"] != "test":
             continue
-        words = {"beats": "**beats**", "loses": "**loses to**", "tie": "**ties with**", "n/a": "cannot be compared with"}
-        detail = (f"{report.fmt(c['mean'], metric, signed=True)}{unit} of test {metric}, paired over {len(c['seeds'])} seeds"
-                  + (f", std {report.fmt(c['std'], metric)}, standard error {report.fmt(c['se'], metric)}" if c["verdict"] != "n/a" else ""))
-        lines.append(f"- `{c['arm']}` {words[c['verdict']]} `{c['against']}` ({c['against_epochs']} epochs, the best "
-                     f"{c['family']} rate chosen on validation data): {detail}.")
+        words = {
+            "beats": "**beats**",
+            "loses": "**loses to**",
+            "tie": "**ties with**",
+            "n/a": "cannot be compared with",
+        }
+        detail = (
+            f"{report.fmt(c['mean'], metric, signed=True)}{unit} of test {metric}, paired over {len(c['seeds'])} seeds"
+            + (
+                f", std {report.fmt(c['std'], metric)}, standard error {report.fmt(c['se'], metric)}"
+                if c["verdict"] != "n/a"
+                else ""
+            )
+        )
+        lines.append(
+            f"- `{c['arm']}` {words[c['verdict']]} `{c['against']}` ({c['against_epochs']} epochs, the best "
+            f"{c['family']} rate chosen on validation data): {detail}."
+        )
     return "\n".join(lines)
 
 
 def _headline(run_dirs):
-    lines = ["| run | test: onecycle | test: best constant (chosen on val) | test: best cosine (chosen on val) | paired verdicts (test) |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "| run | test: onecycle | test: best constant (chosen on val) | test: best cosine (chosen on val) "
+        "| paired verdicts (test) |",
+        "|---|---|---|---|---|",
+    ]
     for run_dir in run_dirs:
         table, results = _table(run_dir)
         rows = {r["arm"]: r for r in table["rows"]}
@@ -63,14 +79,27 @@ def _headline(run_dirs):
             picks = [c for c in table["chosen"] if c["family"] == family]
             pick = max(picks, key=lambda c: c["epochs"]) if picks else None
             row = rows.get(pick["arm"]) if pick else None
-            cells.append(f"{report.fmt(row['test_mean'], metric, row['test_std'])} ({row['arm']}, {row['epochs']} epochs, "
-                         f"{row['seeds']} seeds)" if row else "not run")
-        verdicts = "; ".join(f"{c['verdict']} vs {c['against']}" for c in table["comparisons"]
-                             if c["value"] == "test" and c["arm"] == (product or {}).get("arm"))
-        first = (f"{report.fmt(product['test_mean'], metric, product['test_std'])} ({product['epochs']} epochs, "
-                 f"{product['seeds']} seeds)" if product else "not run")
-        lines.append(f"| [{results['dataset']['name']}]({os.path.relpath(run_dir, 'docs')}/report.md) "
-                     f"({metric}) | {first} | {cells[0]} | {cells[1]} | {verdicts or 'n/a'} |")
+            cells.append(
+                f"{report.fmt(row['test_mean'], metric, row['test_std'])} ({row['arm']}, {row['epochs']} epochs, "
+                f"{row['seeds']} seeds)"
+                if row
+                else "not run"
+            )
+        verdicts = "; ".join(
+            f"{c['verdict']} vs {c['against']}"
+            for c in table["comparisons"]
+            if c["value"] == "test" and c["arm"] == (product or {}).get("arm")
+        )
+        first = (
+            f"{report.fmt(product['test_mean'], metric, product['test_std'])} ({product['epochs']} epochs, "
+            f"{product['seeds']} seeds)"
+            if product
+            else "not run"
+        )
+        lines.append(
+            f"| [{results['dataset']['name']}]({os.path.relpath(run_dir, 'docs')}/report.md) "
+            f"({metric}) | {first} | {cells[0]} | {cells[1]} | {verdicts or 'n/a'} |"
+        )
     return "\n".join(lines)
 
 

@@ -34,7 +34,8 @@ def all_runs(path, config, results):
         other_config, other_results = load_folder(other)
         if other_results["dataset"]["name"] != results["dataset"]["name"]:
             raise storage.CorruptRunError(
-                f"baseline {other} holds {other_results['dataset']['name']}, not {results['dataset']['name']}")
+                f"baseline {other} holds {other_results['dataset']['name']}, not {results['dataset']['name']}"
+            )
         runs += summary.normalize_runs(other_results, other_config["optimizer"], folder=relative)
     return runs
 
@@ -54,7 +55,9 @@ def save_schedule_plot(runs, names, path):
         total = run["planned_epochs"] * run["steps_per_epoch"]
         steps = np.unique(np.linspace(0, total, min(total + 1, 1000)).round().astype(int))
         epochs = steps / run["steps_per_epoch"]
-        ax_lr.plot(epochs, schedule_values(storage.restore_value(run["learning_rate"]), steps), label=names[key])
+        ax_lr.plot(
+            epochs, schedule_values(storage.restore_value(run["learning_rate"]), steps), label=names[key]
+        )
         ax_m.plot(epochs, schedule_values(storage.restore_value(run["momentum"]), steps), label=names[key])
     ax_lr.set_yscale("log")
     ax_lr.set_ylabel("learning rate")
@@ -83,8 +86,12 @@ def save_metric_plot(runs, names, table, title, path):
         lows.append(np.nanmin(mean) if np.any(np.isfinite(mean)) else np.nan)
     baseline = table["baseline"]
     if baseline:
-        ax.axhline(baseline["best_val_mean"], color="0.4", linestyle=":",
-                   label=f"best constant rate ({baseline['arm']}): best val {metric}")
+        ax.axhline(
+            baseline["best_val_mean"],
+            color="0.4",
+            linestyle=":",
+            label=f"best constant rate ({baseline['arm']}): best val {metric}",
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"validation {metric}")
     if stats.higher_is_better(metric):
@@ -127,7 +134,8 @@ def rows_table(table):
         diverged = f"{r['diverged_runs']} (steps {r['diverged_steps']})" if r["diverged_runs"] else "0"
         wall = f"{r['wall_time_mean']:.0f}" if r["wall_time_mean"] is not None else "n/a"
         lines.append(
-            f"| {r['arm']} | {r['lr']:.3g} | {r['epochs']} | {r['seeds']} | {fmt(r['final_val_mean'], metric, r['final_val_std'])} "
+            f"| {r['arm']} | {r['lr']:.3g} | {r['epochs']} | {r['seeds']} "
+            f"| {fmt(r['final_val_mean'], metric, r['final_val_std'])} "
             f"| {fmt(r['best_val_mean'], metric, r['best_val_std'])} | {fmt(r['test_mean'], metric, r['test_std'])} "
             f"| {reached} | {wall} | {diverged} |"
         )
@@ -136,30 +144,43 @@ def rows_table(table):
 
 def chosen_table(table):
     metric = table["rows"][0]["metric"]
-    lines = ["| family | epochs | rates tried | chosen on seeds | chosen | its best val (mean of its seeds) | at grid edge |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| family | epochs | rates tried | chosen on seeds | chosen | its best val (mean of its seeds) | at grid edge |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for c in table["chosen"]:
         rates = ", ".join(f"{r:.3g}" for r in c["rates_tried"])
         seeds = ", ".join(str(s) for s in c["chosen_on_seeds"])
-        lines.append(f"| {c['family']} | {c['epochs']} | {rates} | {seeds} | {c['arm']} ({c['lr']:.3g}) "
-                     f"| {fmt(c['best_val_mean'], metric)} | {'**yes**' if c['at_edge'] else 'no'} |")
+        lines.append(
+            f"| {c['family']} | {c['epochs']} | {rates} | {seeds} | {c['arm']} ({c['lr']:.3g}) "
+            f"| {fmt(c['best_val_mean'], metric)} | {'**yes**' if c['at_edge'] else 'no'} |"
+        )
     return "\n".join(lines)
 
 
 def comparisons_table(table):
     metric = table["rows"][0]["metric"]
-    lines = ["| arm | against | on | seeds | mean difference ± std | standard error | verdict |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| arm | against | on | seeds | mean difference ± std | standard error | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for c in table["comparisons"]:
-        lines.append(f"| {c['arm']} | {c['against']} ({c['against_epochs']} epochs) | {c['value'].replace('_', ' ')} "
-                     f"| {len(c['seeds'])} | {fmt(c['mean'], metric, c['std'], signed=True)} | {fmt(c['se'], metric)} "
-                     f"| **{c['verdict']}** |")
+        lines.append(
+            f"| {c['arm']} | {c['against']} ({c['against_epochs']} epochs) | {c['value'].replace('_', ' ')} "
+            f"| {len(c['seeds'])} | {fmt(c['mean'], metric, c['std'], signed=True)} | {fmt(c['se'], metric)} "
+            f"| **{c['verdict']}** |"
+        )
     return "\n".join(lines)
 
 
 def command_line(config):
     options = []
     for key, value in config.items():
-        if key in ("command", "dataset") or value in (None, False, "") or (key == "arms" and config["command"] == "train"):
+        if (
+            key in ("command", "dataset")
+            or value in (None, False, "")
+            or (key == "arms" and config["command"] == "train")
+        ):
             continue
         flag = f"--{key.replace('_', '-')}"
         options.append(flag if value is True else f"{flag} {value}")
@@ -169,11 +190,11 @@ def command_line(config):
 EXPLANATION = (
     "Mean ± sample standard deviation (ddof=1) over seeds. Rates are the constant rate or the peak. "
     "Every baseline family's rate is chosen on validation data by {statistic}; the test split chooses "
-    "nothing. \"Epochs to best constant-rate val\": for each seed, the first epoch at which the arm's "
+    'nothing. "Epochs to best constant-rate val": for each seed, the first epoch at which the arm\'s '
     "validation curve reaches that seed's best value of the best constant rate ({baseline}); the mean over "
     "seeds when every seed reaches it. Paired comparisons: the difference per seed (same initial weights and "
-    "data order), its mean ± std and standard error; \"beats\"/\"loses\" only beyond two standard errors, "
-    "otherwise \"tie\"."
+    'data order), its mean ± std and standard error; "beats"/"loses" only beyond two standard errors, '
+    'otherwise "tie".'
 )
 
 
@@ -181,27 +202,59 @@ def markdown(path, config, results, table, finder):
     dataset = results["dataset"]
     lines = [f"# {dataset['name']}", "", f"Command: `{command_line(config)}`", ""]
     if results.get("baselines"):
-        lines += ["Baselines from other run folders: " + ", ".join(f"`{b}`" for b in results["baselines"]) + ".", ""]
-    lines += [f"Data: {dataset['source']}; {dataset['train']} train, {dataset['val']} validation, {dataset['test']} "
-              "test samples; inputs standardized with training statistics.", "", f"Model: {results['model']}", ""]
+        lines += [
+            "Baselines from other run folders: " + ", ".join(f"`{b}`" for b in results["baselines"]) + ".",
+            "",
+        ]
+    lines += [
+        f"Data: {dataset['source']}; {dataset['train']} train, {dataset['val']} validation, {dataset['test']} "
+        "test samples; inputs standardized with training statistics.",
+        "",
+        f"Model: {results['model']}",
+        "",
+    ]
     if dataset["name"] == "boston_housing":
-        lines += ["Boston Housing's B column has an ethically problematic derivation (the reason scikit-learn "
-                  "removed the dataset); it is used here only to reproduce the original experiment.", ""]
+        lines += [
+            "Boston Housing's B column has an ethically problematic derivation (the reason scikit-learn "
+            "removed the dataset); it is used here only to reproduce the original experiment.",
+            "",
+        ]
     if finder is not None:
-        lines += [f"Range test: suggested peak rate {results['max_lr']:.4g} ({config['method']}); {len(finder.lrs)} steps"
-                  f"{', stopped at divergence' if finder.diverged else ''}.", "", "![range test](finder.png)", ""]
+        lines += [
+            f"Range test: suggested peak rate {results['max_lr']:.4g} ({config['method']}); {len(finder.lrs)} steps"
+            f"{', stopped at divergence' if finder.diverged else ''}.",
+            "",
+            "![range test](finder.png)",
+            "",
+        ]
     elif results.get("max_lr"):
         lines += [f"Rate given: {results['max_lr']:.4g}.", ""]
     if table is None:
         return "\n".join(lines)
     baseline = table["baseline"]["arm"] if table["baseline"] else "none run"
     used = sorted({r["base_arm"] for r in table["rows"]})
-    lines += ["## Results", "", rows_table(table), "",
-              EXPLANATION.format(statistic=table["statistic"], baseline=baseline), "",
-              "Arms: " + "; ".join(f"`{a}`: {arms.get(a).description}" for a in used) + ".", "",
-              "## Baselines chosen on validation data", "", chosen_table(table), "",
-              "## Paired comparisons", "", comparisons_table(table) if table["comparisons"] else "No `onecycle` arm ran.", "",
-              "![validation metric](val_metric.png)", "", "![schedules](schedules.png)", ""]
+    lines += [
+        "## Results",
+        "",
+        rows_table(table),
+        "",
+        EXPLANATION.format(statistic=table["statistic"], baseline=baseline),
+        "",
+        "Arms: " + "; ".join(f"`{a}`: {arms.get(a).description}" for a in used) + ".",
+        "",
+        "## Baselines chosen on validation data",
+        "",
+        chosen_table(table),
+        "",
+        "## Paired comparisons",
+        "",
+        comparisons_table(table) if table["comparisons"] else "No `onecycle` arm ran.",
+        "",
+        "![validation metric](val_metric.png)",
+        "",
+        "![schedules](schedules.png)",
+        "",
+    ]
     return "\n".join(lines)
 
 

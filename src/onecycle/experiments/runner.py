@@ -8,7 +8,6 @@ import time
 import warnings
 
 import keras
-import numpy as np
 
 import onecycle
 from onecycle.experiments import arms, datasets, models, report, storage, summary
@@ -53,16 +52,18 @@ class EpochLog(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs["wall_time"] = self.offset + time.perf_counter() - self.start
-        self.epochs.append({
-            "epoch": epoch + 1,
-            "loss": logs.get("loss"),
-            "val_loss": logs.get("val_loss"),
-            "metric": logs.get(self.metric),
-            "val_metric": logs.get(f"val_{self.metric}"),
-            "learning_rate": logs["learning_rate"],
-            "momentum": logs.get("momentum", arms.MOMENTUM),
-            "wall_time": logs["wall_time"],
-        })
+        self.epochs.append(
+            {
+                "epoch": epoch + 1,
+                "loss": logs.get("loss"),
+                "val_loss": logs.get("val_loss"),
+                "metric": logs.get(self.metric),
+                "val_metric": logs.get(f"val_{self.metric}"),
+                "learning_rate": logs["learning_rate"],
+                "momentum": logs.get("momentum", arms.MOMENTUM),
+                "wall_time": logs["wall_time"],
+            }
+        )
         storage.write_json(self.path, self.epochs)
 
 
@@ -97,10 +98,17 @@ def prepare_run_dir(config):
 def range_test(config, dataset, verbose):
     keras.utils.set_random_seed(config.seed)
     model = models.for_dataset(dataset)
-    compile_for(model, dataset, arms.make_optimizer(config.optimizer, arms.KERAS_DEFAULT_LR[config.optimizer]))
+    compile_for(
+        model, dataset, arms.make_optimizer(config.optimizer, arms.KERAS_DEFAULT_LR[config.optimizer])
+    )
     return onecycle.find_lr(
-        model, dataset.x_train, dataset.y_train, batch_size=config.batch_size, num_steps=config.num_steps,
-        seed=config.seed, verbose=verbose,
+        model,
+        dataset.x_train,
+        dataset.y_train,
+        batch_size=config.batch_size,
+        num_steps=config.num_steps,
+        seed=config.seed,
+        verbose=verbose,
     )
 
 
@@ -176,19 +184,31 @@ def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None):
     keras.utils.set_random_seed(seed)
     model = models.for_dataset(dataset)
     steps_per_epoch = math.ceil(len(dataset.x_train) / config.batch_size)
-    plan = arms.plan(arm, optimizer=config.optimizer, rate=rate, epochs=config.epochs, steps_per_epoch=steps_per_epoch)
+    plan = arms.plan(
+        arm, optimizer=config.optimizer, rate=rate, epochs=config.epochs, steps_per_epoch=steps_per_epoch
+    )
     compile_for(model, dataset, plan.optimizer)
     backups = backup_dir(run_dir, label or arm, seed)
     _check_backup(model, backups)
     os.makedirs(backups, exist_ok=True)
     divergence, log = DivergenceRecorder(), EpochLog(os.path.join(backups, "epochs.json"), dataset.metric)
     model.fit(
-        dataset.x_train, dataset.y_train, validation_data=(dataset.x_val, dataset.y_val), epochs=plan.epochs,
-        batch_size=config.batch_size, verbose=verbose,
-        callbacks=[onecycle.ScheduleLogger(), divergence, log,
-                   keras.callbacks.BackupAndRestore(backups, double_checkpoint=True)],
+        dataset.x_train,
+        dataset.y_train,
+        validation_data=(dataset.x_val, dataset.y_val),
+        epochs=plan.epochs,
+        batch_size=config.batch_size,
+        verbose=verbose,
+        callbacks=[
+            onecycle.ScheduleLogger(),
+            divergence,
+            log,
+            keras.callbacks.BackupAndRestore(backups, double_checkpoint=True),
+        ],
     )
-    test = model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0, return_dict=True)[dataset.metric]
+    test = model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0, return_dict=True)[
+        dataset.metric
+    ]
     return {
         "arm": arm,
         "lr": arms.rate_of(arm, config.optimizer, rate),
@@ -238,19 +258,35 @@ def compare(config, resume=False):
     results_path = os.path.join(path, "results.json")
     results = storage.read_json(results_path) if resume and os.path.exists(results_path) else None
     if results is None:
-        results = {"dataset": {"name": dataset.name, "source": dataset.source, "metric": dataset.metric, **dataset.sizes()},
-                   "model": models.describe(models.for_dataset(dataset)), "finder": None, "max_lr": config.max_lr,
-                   "baselines": config.baseline_list(), "runs": []}
+        results = {
+            "dataset": {
+                "name": dataset.name,
+                "source": dataset.source,
+                "metric": dataset.metric,
+                **dataset.sizes(),
+            },
+            "model": models.describe(models.for_dataset(dataset)),
+            "finder": None,
+            "max_lr": config.max_lr,
+            "baselines": config.baseline_list(),
+            "runs": [],
+        }
     storage.write_json(os.path.join(path, "config.json"), to_dict(config))
     if results["max_lr"] is None and _needs_range_test(config):
         finder = range_test(config, dataset, verbose=_verbose(config) == 1)
         finder.save(os.path.join(path, "finder.json"))
-        results["finder"] = {"suggestion": finder.suggest(config.method), "method": config.method, "diverged": finder.diverged}
+        results["finder"] = {
+            "suggestion": finder.suggest(config.method),
+            "method": config.method,
+            "diverged": finder.diverged,
+        }
         results["max_lr"] = results["finder"]["suggestion"]
         storage.write_json(results_path, results)
     runs = summary.normalize_runs(results, config.optimizer)
     done = {(r["arm"], f"{r['lr']:.12g}", r["seed"]) for r in runs}
-    todo = [t for t in planned_runs(config, results["max_lr"] or 1.0) if (t[0], f"{t[1]:.12g}", t[2]) not in done]
+    todo = [
+        t for t in planned_runs(config, results["max_lr"] or 1.0) if (t[0], f"{t[1]:.12g}", t[2]) not in done
+    ]
     rates_per_arm = {}
     for arm, rate, _ in planned_runs(config, results["max_lr"] or 1.0):
         rates_per_arm.setdefault(arm, set()).add(rate)

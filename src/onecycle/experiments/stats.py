@@ -44,7 +44,9 @@ class Paired:
 
 def paired(a_by_seed, b_by_seed, metric):
     """The paired difference of two arms' values (dicts seed -> value, None for a diverged run)."""
-    seeds = sorted(s for s in a_by_seed if s in b_by_seed and a_by_seed[s] is not None and b_by_seed[s] is not None)
+    seeds = sorted(
+        s for s in a_by_seed if s in b_by_seed and a_by_seed[s] is not None and b_by_seed[s] is not None
+    )
     diffs = np.array([a_by_seed[s] - b_by_seed[s] for s in seeds], dtype=float)
     if diffs.size == 0:
         return Paired(seeds, math.nan, math.nan, math.nan, math.nan, "n/a")

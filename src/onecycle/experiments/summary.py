@@ -89,15 +89,26 @@ def _row(name, key, runs, higher, metric):
     bests = [_best_and_epoch(c, higher) for c in curves]
     final = [r["epochs"][-1]["val_metric"] if r["epochs"] else None for r in runs]
     row = {
-        "arm": name, "base_arm": arm, "family": arms.get(arm).family, "lr": lr, "metric": metric,
-        "seeds": len(runs), "epochs": epochs, "folder": runs[0]["folder"],
+        "arm": name,
+        "base_arm": arm,
+        "family": arms.get(arm).family,
+        "lr": lr,
+        "metric": metric,
+        "seeds": len(runs),
+        "epochs": epochs,
+        "folder": runs[0]["folder"],
     }
-    for prefix, values in (("final_val", final), ("best_val", [b for b, _ in bests]),
-                           ("test", [r["test_metric"] for r in runs])):
+    for prefix, values in (
+        ("final_val", final),
+        ("best_val", [b for b, _ in bests]),
+        ("test", [r["test_metric"] for r in runs]),
+    ):
         row[f"{prefix}_mean"], row[f"{prefix}_std"] = stats.mean_std(values)
     row["best_val_by_seed"] = {str(r["seed"]): b for r, (b, _) in zip(runs, bests)}
     row["best_epoch_mean"] = stats.mean_std([e for _, e in bests])[0]
-    row["wall_time_mean"] = stats.mean_std([r["epochs"][-1]["wall_time"] if r["epochs"] else None for r in runs])[0]
+    row["wall_time_mean"] = stats.mean_std(
+        [r["epochs"][-1]["wall_time"] if r["epochs"] else None for r in runs]
+    )[0]
     row["diverged_runs"] = sum(r["diverged_step"] is not None for r in runs)
     row["diverged_steps"] = [r["diverged_step"] for r in runs if r["diverged_step"] is not None]
     return row
@@ -132,9 +143,18 @@ def choose(rows, higher):
                 best = row
         rates = sorted({r["lr"] for r in candidates})
         at_edge = len(rates) < 3 or best["lr"] in (rates[0], rates[-1])
-        chosen.append({"family": family, "epochs": epochs, "arm": best["arm"], "lr": best["lr"],
-                       "best_val_mean": best["best_val_mean"], "chosen_on_seeds": sorted(int(s) for s in seeds),
-                       "rates_tried": rates, "at_edge": at_edge})
+        chosen.append(
+            {
+                "family": family,
+                "epochs": epochs,
+                "arm": best["arm"],
+                "lr": best["lr"],
+                "best_val_mean": best["best_val_mean"],
+                "chosen_on_seeds": sorted(int(s) for s in seeds),
+                "rates_tried": rates,
+                "at_edge": at_edge,
+            }
+        )
     return chosen
 
 
@@ -157,8 +177,11 @@ def epochs_to_baseline(grouped, baseline_key, higher):
             if run["seed"] in target and target[run["seed"]][0] is not None:
                 epochs.append(_first_epoch_reaching(val_curves([run])[0], target[run["seed"]][0], higher))
         reached = [e for e in epochs if e is not None]
-        out[key] = {"seeds": len(epochs), "reached": len(reached),
-                    "mean_epoch": float(np.mean(reached)) if reached and len(reached) == len(epochs) else None}
+        out[key] = {
+            "seeds": len(epochs),
+            "reached": len(reached),
+            "mean_epoch": float(np.mean(reached)) if reached and len(reached) == len(epochs) else None,
+        }
     return out
 
 
@@ -189,10 +212,25 @@ def summarize(runs, metric):
     for product in products:
         for c in chosen:
             other = grouped[key_of[c["arm"]]]
-            for value_name, value in (("test", lambda r: r["test_metric"]),
-                                      ("best_val", lambda r: _seed_best(r, higher)[0])):
+            for value_name, value in (
+                ("test", lambda r: r["test_metric"]),
+                ("best_val", lambda r: _seed_best(r, higher)[0]),
+            ):
                 pair = stats.paired(_by_seed(grouped[product], value), _by_seed(other, value), metric)
-                comparisons.append({"arm": named[product], "against": c["arm"], "family": c["family"],
-                                    "against_epochs": c["epochs"], "value": value_name, **pair.as_dict()})
-    return {"rows": rows, "chosen": chosen, "comparisons": comparisons,
-            "baseline": baseline, "statistic": "mean over seeds of each seed's best validation value"}
+                comparisons.append(
+                    {
+                        "arm": named[product],
+                        "against": c["arm"],
+                        "family": c["family"],
+                        "against_epochs": c["epochs"],
+                        "value": value_name,
+                        **pair.as_dict(),
+                    }
+                )
+    return {
+        "rows": rows,
+        "chosen": chosen,
+        "comparisons": comparisons,
+        "baseline": baseline,
+        "statistic": "mean over seeds of each seed's best validation value",
+    }

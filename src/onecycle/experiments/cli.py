@@ -26,33 +26,66 @@ def _add_options(parser, config_cls):
             continue
         kind = _type_of(field)
         if field.metadata.get("positional"):
-            parser.add_argument(field.name, nargs="?", default=argparse.SUPPRESS, help=f"{field.metadata['help']} (default: {field.default})")
+            parser.add_argument(
+                field.name,
+                nargs="?",
+                default=argparse.SUPPRESS,
+                help=f"{field.metadata['help']} (default: {field.default})",
+            )
         elif kind is bool:
-            parser.add_argument(f"--{field.name.replace('_', '-')}", action="store_true", default=argparse.SUPPRESS, help=field.metadata["help"])
+            parser.add_argument(
+                f"--{field.name.replace('_', '-')}",
+                action="store_true",
+                default=argparse.SUPPRESS,
+                help=field.metadata["help"],
+            )
         else:
-            parser.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=argparse.SUPPRESS,
-                                help=f"{field.metadata['help']} (default: {field.default})")
+            parser.add_argument(
+                f"--{field.name.replace('_', '-')}",
+                type=kind,
+                default=argparse.SUPPRESS,
+                help=f"{field.metadata['help']} (default: {field.default})",
+            )
 
 
 def build_parser():
-    parser = _Parser(prog="onecycle", description="The learning-rate range test and the 1cycle policy for Keras 3.")
+    parser = _Parser(
+        prog="onecycle", description="The learning-rate range test and the 1cycle policy for Keras 3."
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, config_cls in COMMANDS.items():
-        command = sub.add_parser(name, help=config_cls.__doc__.splitlines()[0], description=config_cls.__doc__)
+        command = sub.add_parser(
+            name, help=config_cls.__doc__.splitlines()[0], description=config_cls.__doc__
+        )
         _add_options(command, config_cls)
         if name in ("train", "compare"):
-            command.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run in RUN_DIR; finished arms and seeds are kept")
-    report = sub.add_parser("report", help="rebuild report.md and the plots of a run folder from its results.json")
+            command.add_argument(
+                "--resume",
+                metavar="RUN_DIR",
+                help="continue an interrupted run in RUN_DIR; finished arms and seeds are kept",
+            )
+    report = sub.add_parser(
+        "report", help="rebuild report.md and the plots of a run folder from its results.json"
+    )
     report.add_argument("run_dir")
-    report.add_argument("--baselines", help="comma-separated run folders whose runs join the comparison (stored in results.json)")
-    docs = sub.add_parser("docs", help="regenerate the generated tables of markdown files from the run folders they name")
+    report.add_argument(
+        "--baselines",
+        help="comma-separated run folders whose runs join the comparison (stored in results.json)",
+    )
+    docs = sub.add_parser(
+        "docs", help="regenerate the generated tables of markdown files from the run folders they name"
+    )
     docs.add_argument("files", nargs="+", metavar="FILE")
     docs.add_argument("--check", action="store_true", help="write nothing; exit 1 when a file is out of date")
     return parser
 
 
 def _config(args):
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(COMMANDS[args.command]) if hasattr(args, f.name)}
+    values = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(COMMANDS[args.command])
+        if hasattr(args, f.name)
+    }
     return COMMANDS[args.command](**values).validate()
 
 
@@ -127,12 +160,17 @@ def main(argv=None):
     except (ConfigError, DatasetError, CorruptRunError, DocsError) as error:
         print(f"onecycle: error: {error}", file=sys.stderr)
         return 2
-    except OSError as error:  # a full disk, a folder that became unwritable: no traceback, no half-written file
+    except (
+        OSError
+    ) as error:  # a full disk, a folder that became unwritable: no traceback, no half-written file
         where = f": {error.filename}" if error.filename else ""
         print(f"onecycle: error: {error.strerror or error}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("onecycle: interrupted; finished runs are kept in results.json (continue with --resume RUN_DIR)", file=sys.stderr)
+        print(
+            "onecycle: interrupted; finished runs are kept in results.json (continue with --resume RUN_DIR)",
+            file=sys.stderr,
+        )
         return 130
     return 0
 

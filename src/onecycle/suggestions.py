@@ -4,9 +4,12 @@ Every method takes the rates and the smoothed losses of a range test and returns
 rate to use and the index of the point to mark on the curve.
 """
 
+from __future__ import annotations
+
 import collections
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from onecycle import checks
 
@@ -55,7 +58,9 @@ def valley(lrs, losses):
 METHODS = {"valley": valley, "steepest": steepest, "minimum": minimum}
 
 
-def suggest(lrs, losses, method=DEFAULT_METHOD, skip_start=0.1):
+def suggest(
+    lrs: ArrayLike, losses: ArrayLike, method: str = DEFAULT_METHOD, skip_start: float = 0.1
+) -> Suggestion:
     """The suggestion of `method` on the finite points of a curve, after its first `skip_start` part.
 
     The first points of a range test sit at rates too small to move the loss; like fastai, the first
@@ -65,7 +70,9 @@ def suggest(lrs, losses, method=DEFAULT_METHOD, skip_start=0.1):
     skip_start = checks.float_in("skip_start", skip_start, 0.0, 1.0, high_open=True)
     lrs, losses = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
     if lrs.ndim != 1 or lrs.shape != losses.shape:
-        raise ValueError(f"Arguments `lrs` and `losses` must be 1-D of one length. Received shapes: {lrs.shape} and {losses.shape}")
+        raise ValueError(
+            f"Arguments `lrs` and `losses` must be 1-D of one length. Received shapes: {lrs.shape} and {losses.shape}"
+        )
     if np.any(lrs[np.isfinite(lrs)] <= 0):
         raise ValueError(f"Argument `lrs` must hold rates > 0. Received: smallest rate {np.nanmin(lrs)}")
     finite = np.nonzero(np.isfinite(losses) & np.isfinite(lrs))[0]
@@ -73,6 +80,6 @@ def suggest(lrs, losses, method=DEFAULT_METHOD, skip_start=0.1):
         raise ValueError(
             f"A suggestion needs at least 2 finite points on the curve. Received: {finite.size} of {losses.size}"
         )
-    finite = finite[int(skip_start * finite.size):] if finite.size * (1 - skip_start) >= 2 else finite
+    finite = finite[int(skip_start * finite.size) :] if finite.size * (1 - skip_start) >= 2 else finite
     lr, index = METHODS[method](lrs[finite], losses[finite])
     return Suggestion(lr, int(finite[index]))
