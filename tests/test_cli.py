@@ -73,6 +73,7 @@ def test_train_one_schedule_and_resume(tmp_path, capsys):
     assert json.loads((out_dir / "results.json").read_text())["runs"] == results["runs"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "dataset,needs",
     [

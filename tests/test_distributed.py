@@ -10,6 +10,8 @@ import sys
 import pytest
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "distributed", "mirrored.py")
+JAX_SCRIPT = os.path.join(os.path.dirname(__file__), "distributed", "jax_processes.py")
+pytestmark = pytest.mark.slow  # fresh processes, each starting a backend
 
 
 def _check(record, fitted_before=True):
@@ -21,7 +23,6 @@ def _check(record, fitted_before=True):
     assert record["iterations"] == 4 * fitted_before + 12
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["tensorflow", "readme", "jax"])
 def test_two_devices(mode):
     if mode == "jax":
@@ -73,3 +74,33 @@ def test_two_worker_processes():
     for record in records:
         _check(record)
     assert records[0] == records[1]  # both workers stopped the range test on the same step
+
+
+def test_two_jax_processes():
+    """Keras' multi-host route: `jax.distributed` joins two processes (CPU, gloo collectives) under
+    `DataParallel`; the range test stops on the same step in both, fit_one_cycle ends at the final
+    rate with cycled momentum, and the weights agree."""
+    pytest.importorskip("jax")
+    (port,) = _free_ports(1)
+    processes = [
+        subprocess.Popen(
+            [sys.executable, JAX_SCRIPT, str(i), str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    try:
+        outputs = [p.communicate(timeout=300) for p in processes]
+    finally:
+        for p in processes:
+            p.kill()
+    assert all(p.returncode == 0 for p in processes), "".join(err for _, err in outputs)[-3000:]
+    first, second = (json.loads(out.strip().splitlines()[-1]) for out, _ in outputs)
+    assert first["devices"] == second["devices"] == 2
+    assert first["diverged"] and first["finder_steps"] == second["finder_steps"] < 300
+    for record in (first, second):
+        assert record["learning_rate"][-1] == pytest.approx(record["final_lr"], rel=1e-3)
+        assert record["momentum"] == pytest.approx([0.8759, 0.8981, 0.95], abs=1e-3)
+    assert first["weights_head"] == second["weights_head"] and first["weights_sum"] == second["weights_sum"]

@@ -39,6 +39,7 @@ def _train_command(out_dir, epochs):
     ]
 
 
+@pytest.mark.slow
 def test_sigkilled_train_resumes_from_backup(tmp_path, capsys):
     out_dir = tmp_path / "run"
     proc = subprocess.Popen(
