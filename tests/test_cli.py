@@ -11,7 +11,20 @@ from onecycle.experiments import datasets
 from onecycle.experiments.cli import main
 
 SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
-TINY = ["--epochs", "2", "--seeds", "1", "--subset", "160", "--num-steps", "20", "--verbose", "0"]
+TINY = [
+    "--epochs",
+    "2",
+    "--seeds",
+    "1",
+    "--subset",
+    "160",
+    "--num-steps",
+    "20",
+    "--verbose",
+    "0",
+    "--lrs",
+    "none",
+]
 
 
 def _run(capsys, *argv):

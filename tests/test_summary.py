@@ -206,3 +206,36 @@ def test_bad_grid_options(tmp_path, capsys, argv, expected):
     err = capsys.readouterr().err
     assert code == 2 and expected in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_auto_grid_is_centred_on_the_suggestion(tmp_path, capsys):
+    out = tmp_path / "auto"
+    assert (
+        main(
+            [
+                "compare",
+                "digits",
+                "--epochs",
+                "1",
+                "--seeds",
+                "1",
+                "--subset",
+                "120",
+                "--num-steps",
+                "20",
+                "--verbose",
+                "0",
+                "--arms",
+                "constant,onecycle",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    results = json.loads((out / "results.json").read_text())
+    suggestion = results["max_lr"]
+    constant = sorted(r["lr"] for r in results["runs"] if r["arm"] == "constant")
+    np.testing.assert_allclose(constant, suggestion * 10 ** np.arange(-2.0, 0.75, 0.5))
+    assert [r["lr"] for r in results["runs"] if r["arm"] == "onecycle"] == [suggestion]
+    capsys.readouterr()

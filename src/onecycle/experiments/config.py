@@ -7,6 +7,7 @@ import os
 from onecycle import DEFAULT_SUGGESTION, SUGGESTION_METHODS
 from onecycle.experiments import arms, datasets
 
+AUTO_GRID_EXPONENTS = (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5)
 DEFAULT_EPOCHS = {"digits": 20, "fashion_mnist": 12, "cifar10": 30, "boston_housing": 200}
 
 
@@ -98,10 +99,11 @@ class CompareConfig(FindLRConfig):
         None,
         "peak rate of the onecycle arms (and rate of the others without --lrs); default: the range test's suggestion",
     )
-    lrs: str | None = _field(
-        None,
-        "comma-separated grid of rates: the baseline arms that take a rate (constant, cosine) run at each; "
-        "the best of each is chosen on validation data. onecycle arms keep the suggestion",
+    lrs: str = _field(
+        "auto",
+        "grid of rates for the baseline arms that take one (constant, cosine): comma-separated rates, 'auto' "
+        "(the suggestion times 10^-2, 10^-1.5, ..., 10^0.5) or 'none' (the suggestion only); the best of each "
+        "family is chosen on validation data. onecycle arms keep the suggestion",
     )
     baselines: str | None = _field(
         None,
@@ -121,10 +123,12 @@ class CompareConfig(FindLRConfig):
     def arm_list(self):
         return [arms.ALIASES.get(a.strip(), a.strip()) for a in self.arms.split(",")]
 
-    def rate_grid(self):
-        """The rates of `--lrs`, sorted, or None."""
-        if not self.lrs:
+    def rate_grid(self, suggestion=None):
+        """The rates of `--lrs`, sorted (the 'auto' grid needs the suggestion), or None."""
+        if not self.lrs or self.lrs == "none":
             return None
+        if self.lrs == "auto":
+            return None if suggestion is None else [float(suggestion * 10**e) for e in AUTO_GRID_EXPONENTS]
         return sorted(float(v) for v in str(self.lrs).split(","))
 
     def baseline_list(self):
@@ -146,14 +150,14 @@ class CompareConfig(FindLRConfig):
             )
         if len(set(names)) != len(names):
             raise ConfigError(f"--arms: an arm is named twice in {self.arms!r}")
-        if self.lrs is not None:
+        if self.lrs not in (None, "auto", "none"):
             try:
                 grid = [float(v) for v in str(self.lrs).split(",")]
             except ValueError:
                 grid = None
             if not grid or not all(_positive_rate(v) for v in grid) or len(set(grid)) != len(grid):
                 raise ConfigError(
-                    f"--lrs: must be distinct finite rates > 0 separated by commas, got {self.lrs!r}"
+                    f"--lrs: must be 'auto', 'none' or distinct finite rates > 0 separated by commas, got {self.lrs!r}"
                 )
         for folder in self.baselines.split(",") if self.baselines else []:
             if not os.path.isfile(os.path.join(folder.strip(), "results.json")):
@@ -167,6 +171,7 @@ class TrainConfig(CompareConfig):
 
     schedule: str = _field("onecycle", "the schedule to train with: " + ", ".join(arms.NAMES))
     seeds: int = _field(1, "number of seeds")
+    lrs: str = _field("none", "comma-separated rates to train the schedule at (a grid), or 'none'")
     arms: str = ""
 
     command = "train"
@@ -193,6 +198,7 @@ COMMANDS = {"find-lr": FindLRConfig, "train": TrainConfig, "compare": CompareCon
 def from_dict(record):
     """The config saved in a run folder's config.json."""
     cls = COMMANDS[record["command"]]
+    record = {"lrs": "none", **record}  # run folders written before grids ran the suggestion only
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in record.items() if k in names})
 

@@ -232,7 +232,7 @@ def _verbose(config):
 def planned_runs(config, max_lr):
     """(arm, rate, seed) of every run: the baseline arms that take a rate run at each rate of
     `--lrs` when it is given, the onecycle arms at `max_lr` (the suggestion unless given)."""
-    grid = config.rate_grid()
+    grid = config.rate_grid(max_lr)
     todo = []
     for name in config.arm_list():
         arm = arms.get(name)
@@ -247,6 +247,9 @@ def planned_runs(config, max_lr):
 
 
 def _needs_range_test(config):
+    """True when some arm trains at the suggestion or around it ('auto' grid)."""
+    if config.lrs == "auto":
+        return any(arms.get(a).needs_rate for a in config.arm_list())
     grid = config.rate_grid()
     return any(arms.get(a).needs_rate and not (grid and arms.get(a).baseline) for a in config.arm_list())
 
