@@ -4,8 +4,11 @@
     python benchmarks/batch_size.py digits --quick
 
 For each batch size: the range test (same model, same seed, 200 steps), its suggestions, and whether it
-stopped at divergence. Then 1cycle at the largest batch size twice: with the peak rate found at the
-smallest batch size, and with the one found at the largest.
+stopped at divergence. Then 1cycle at the largest batch size three times: with the peak rate found at
+the smallest batch size, with that rate scaled linearly to the largest batch size (the linear scaling
+rule), and with the rate the range test finds at the largest batch size.
+
+    python benchmarks/batch_size.py fashion_mnist --json docs/benchmarks/batch_size_fashion_mnist.json
 """
 
 import argparse
@@ -15,6 +18,7 @@ import keras
 
 import onecycle
 from onecycle.experiments import arms, datasets, models
+from stored_output import StoredOutput
 
 
 def _model(dataset, seed=0):
@@ -33,6 +37,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=9)
     parser.add_argument("--data-dir")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", help="also store the tables and figures in this JSON file")
     args = parser.parse_args()
     sizes = [int(b) for b in args.batch_sizes.split(",")]
     if args.quick:
@@ -40,9 +45,12 @@ def main():
     dataset = datasets.load(args.dataset, args.data_dir, 256 if args.quick else None, 0)
     steps = 20 if args.quick else 200
 
-    print("| batch size | minimum (default) | steepest | valley | lowest-loss rate | stopped at divergence |")
-    print("|---|---|---|---|---|---|")
-    found = {}
+    out = StoredOutput(args.json)
+    out.line(
+        "| batch size | minimum (default) | steepest | valley | lowest-loss rate | stopped at divergence |"
+    )
+    out.line("|---|---|---|---|---|---|")
+    found, figures = {}, {"range_tests": [], "onecycle": []}
     for batch_size in sizes:
         result = onecycle.find_lr(
             _model(dataset),
@@ -55,20 +63,31 @@ def main():
         )
         found[batch_size] = result.suggest()
         lowest = result.lrs[int(result.smoothed_losses[: len(result.lrs)].argmin())]
-        print(
+        out.line(
             f"| {batch_size} | {result.suggest('minimum'):.3g} | {result.suggest('steepest'):.3g} "
-            f"| {result.suggest('valley'):.3g} | {lowest:.3g} | {'yes' if result.diverged else 'no'} |",
-            flush=True,
+            f"| {result.suggest('valley'):.3g} | {lowest:.3g} | {'yes' if result.diverged else 'no'} |"
+        )
+        figures["range_tests"].append(
+            {"batch_size": batch_size, "suggestion": found[batch_size], "diverged": result.diverged}
         )
 
     large = sizes[-1]
-    print(f"\n1cycle at batch size {large}, {args.epochs} epochs:\n")
-    print("| peak rate from the range test at | max_lr | best val accuracy | final train loss | diverged |")
-    print("|---|---|---|---|---|")
-    for source in (sizes[0], large):
+    small = sizes[0]
+    out.line(f"\n1cycle at batch size {large}, {args.epochs} epochs, seed 0:\n")
+    out.line("| peak rate | max_lr | best val accuracy | final train loss | diverged |")
+    out.line("|---|---|---|---|---|")
+    peaks = [
+        (f"range test at batch {small}", found[small]),
+        (
+            f"range test at batch {small}, times {large // small} (linear scaling)",
+            found[small] * large / small,
+        ),
+        (f"range test at batch {large}", found[large]),
+    ]
+    for source, peak in peaks:
         model = _model(dataset)
         total = args.epochs * math.ceil(len(dataset.x_train) / large)
-        schedule = onecycle.OneCycle(found[source], total)
+        schedule = onecycle.OneCycle(peak, total)
         onecycle.install_schedule(model, schedule, None)
         history = model.fit(
             dataset.x_train,
@@ -81,11 +100,22 @@ def main():
         )
         losses = history.history["loss"]
         diverged = not math.isfinite(losses[-1])
-        print(
-            f"| batch {source} | {found[source]:.3g} | {max(history.history['val_accuracy']):.4f} | {losses[-1]:.4g} "
-            f"| {'yes, epoch ' + str(len(losses)) if diverged else 'no'} |",
-            flush=True,
+        best = max(history.history["val_accuracy"])
+        out.line(
+            f"| {source} | {peak:.3g} | {best:.4f} | {losses[-1]:.4g} "
+            f"| {'yes, loss NaN in epoch ' + str(len(losses)) if diverged else 'no'} |"
         )
+        figures["onecycle"].append(
+            {
+                "source": source,
+                "max_lr": peak,
+                "best_val_accuracy": best,
+                "final_loss": losses[-1] if math.isfinite(losses[-1]) else None,
+                "diverged": diverged,
+                "losses": [v if math.isfinite(v) else None for v in losses],
+            }
+        )
+    out.save(**figures)
 
 
 if __name__ == "__main__":
