@@ -81,3 +81,18 @@ def test_verbose_0_silences_the_range_test_too(tiny_classifier, capsys):
         model, x, y, epochs=1, batch_size=20, verbose=0, find_lr_kwargs={"num_steps": 10, "verbose": 1}
     )
     assert "step" in capsys.readouterr().out  # an explicit finder verbosity wins
+
+
+def test_fit_one_cycle_then_save_keeps_the_optimizer_state(tiny_classifier, tmp_path):
+    """The optimizer was compiled with a float rate (a tracked variable); after fit_one_cycle put a
+    schedule in its place, a saved model must load with the step count, so the cycle continues."""
+    import warnings
+
+    model, x, y = tiny_classifier()
+    onecycle.fit_one_cycle(model, x, y, epochs=1, batch_size=16, max_lr=0.1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Keras only warns when it skips the optimizer's variables
+        restored = keras.saving.load_model(tmp_path / "m.keras")
+    assert int(keras.ops.convert_to_numpy(restored.optimizer.iterations)) == 6
+    assert isinstance(restored.optimizer._learning_rate, onecycle.OneCycle)

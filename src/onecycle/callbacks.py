@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from onecycle import checks
+from onecycle.groups import rate_groups
 from onecycle.optimizers import current_momentum
 
 
@@ -11,8 +12,9 @@ class ScheduleLogger(keras.callbacks.Callback):
     """Writes the learning rate (and the momentum or `beta_1` when it is cycled) into the epoch logs.
 
     Put it before `CSVLogger`/`TensorBoard` in the callback list; `History` records what it writes
-    as `history.history["learning_rate"]` and `["momentum"]`. The values are those the optimizer
-    applies at the end of the epoch. With `per_batch=True` the batch logs carry them too.
+    as `history.history["learning_rate"]` and `["momentum"]`. With a `MultiOptimizer`, those keys
+    hold the default optimizer's values and `learning_rate/PATTERN`, `momentum/PATTERN` the others'.
+    The values are those the optimizer applies at the end of the epoch. With `per_batch=True` the batch logs carry them too.
     """
 
     def __init__(self, per_batch: bool = False):
@@ -22,14 +24,14 @@ class ScheduleLogger(keras.callbacks.Callback):
     def _write(self, logs):
         if logs is None:
             return
-        optimizer = self.model.optimizer
-        logs["learning_rate"] = float(ops.convert_to_numpy(optimizer.learning_rate))
-        inner = getattr(optimizer, "inner_optimizer", optimizer)
-        if isinstance(
-            getattr(inner, "momentum", getattr(inner, "beta_1", None)),
-            keras.optimizers.schedules.LearningRateSchedule,
-        ):
-            logs["momentum"] = current_momentum(optimizer)
+        for group in rate_groups(self.model.optimizer):
+            optimizer = group.optimizer
+            logs[group.log_name("learning_rate")] = float(ops.convert_to_numpy(optimizer.learning_rate))
+            if isinstance(
+                getattr(optimizer, "momentum", getattr(optimizer, "beta_1", None)),
+                keras.optimizers.schedules.LearningRateSchedule,
+            ):
+                logs[group.log_name("momentum")] = current_momentum(optimizer)
 
     def on_epoch_end(self, epoch, logs=None):
         self._write(logs)

@@ -15,7 +15,7 @@ import numpy as np
 from keras import ops
 
 from onecycle import checks, data, plotting
-from onecycle.optimizers import inner_optimizer
+from onecycle.groups import rate_groups, rate_ratios
 from onecycle.schedules import Piecewise
 from onecycle.suggestions import DEFAULT_METHOD, Suggestion
 from onecycle.suggestions import suggest as suggest_lr
@@ -145,19 +145,21 @@ def _json_float(value):
 
 
 class _Snapshot:
-    """Every variable of a model and of its optimizer, and the optimizer's learning-rate object."""
+    """Every variable of a model and of its optimizer, and the learning-rate object of every rate
+    group (each sub-optimizer of a `MultiOptimizer`)."""
 
     def __init__(self, model):
         self.model = model
-        self.optimizer = inner_optimizer(model.optimizer)
+        self.groups = rate_groups(model.optimizer)
         self.variables = (
             list(model.variables) + list(model.optimizer.variables) + list(model.metrics_variables)
         )
         self.values = [_to_numpy(v) for v in self.variables]
-        self.learning_rate = self.optimizer._learning_rate
+        self.learning_rates = [g.optimizer._learning_rate for g in self.groups]
 
     def restore(self):
-        self.optimizer._learning_rate = self.learning_rate
+        for group, rate in zip(self.groups, self.learning_rates):
+            group.optimizer._learning_rate = rate
         for variable, value in zip(self.variables, self.values):
             variable.assign(value)
         self.model.train_function = None  # the traced step reads the learning-rate object
@@ -209,6 +211,10 @@ def find_lr(
     smoother). The model's weights and the optimizer's whole state (step count, slots, learning-rate
     object) are restored bit for bit however the test ends, exceptions and Ctrl-C included.
 
+    With a `keras.optimizers.MultiOptimizer`, every sub-optimizer sweeps at once, each scaled by the
+    ratio of its rate to the largest sub-optimizer rate (for a schedule, its peak): the recorded
+    rates, and the suggestion, are those of the sub-optimizer with the largest rate.
+
     Takes what `model.fit` takes: arrays, `tf.data.Dataset`, `keras.utils.PyDataset`, iterables of
     `(x, y)` batches. Returns an `LRFinderResult`.
     """
@@ -241,9 +247,13 @@ def find_lr(
     _build(model, first[0])
     lr_schedule = Piecewise([num_steps - 1], [start_lr, end_lr], [shape], name="RangeTest")
     snapshot = _Snapshot(model)
+    ratios = rate_ratios(snapshot.groups) if len(snapshot.groups) > 1 else [1.0]
     try:
-        snapshot.optimizer._learning_rate = lr_schedule
-        snapshot.optimizer._iterations.assign(0)
+        for group, ratio in zip(snapshot.groups, ratios):
+            group.optimizer._learning_rate = Piecewise(
+                [num_steps - 1], [start_lr * ratio, end_lr * ratio], [shape], name="RangeTest"
+            )
+            group.optimizer._iterations.assign(0)
         model.train_function = None
         record = _run(
             model,

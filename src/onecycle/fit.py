@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -11,7 +12,7 @@ from keras.optimizers.schedules import LearningRateSchedule
 from onecycle import checks, data, suggestions
 from onecycle.callbacks import ScheduleLogger
 from onecycle.finder import find_lr
-from onecycle.optimizers import inner_optimizer
+from onecycle.groups import rate_groups, rate_ratios
 from onecycle.schedules import OneCycle
 
 
@@ -37,27 +38,73 @@ def _check_cycle_momentum(value):
 
 def install_schedule(
     model: keras.Model,
-    learning_rate: float | LearningRateSchedule,
-    momentum: float | LearningRateSchedule | None = None,
+    learning_rate: float | LearningRateSchedule | Sequence,
+    momentum: float | LearningRateSchedule | Sequence | None = None,
 ) -> None:
     """Put a learning-rate schedule (and a momentum schedule, where the optimizer takes one) in the
-    compiled model's optimizer, so that the next `fit` applies them from the current step."""
+    compiled model's optimizer, so that the next `fit` applies them from the current step.
+
+    With a `MultiOptimizer`, pass one of each per rate group (see `onecycle.groups.rate_groups`:
+    the default optimizer first, then the others), as lists."""
     checks.compiled_model(model)
-    checks.schedule_or_float("learning_rate", learning_rate)
-    if momentum is not None:
-        checks.schedule_or_float("momentum", momentum, high=1.0)
-    optimizer = inner_optimizer(model.optimizer)
-    optimizer._learning_rate = learning_rate
+    groups = rate_groups(model.optimizer)
+    rates = _per_group("learning_rate", learning_rate, len(groups))
+    momenta = _per_group("momentum", momentum, len(groups))
+    for rate, value in zip(rates, momenta):
+        checks.schedule_or_float("learning_rate", rate)
+        if value is not None:
+            checks.schedule_or_float("momentum", value, high=1.0)
+    for group, rate, value in zip(groups, rates, momenta):
+        _install(group.optimizer, rate, value)
+    model.train_function = None  # the traced step captured the old learning-rate object
+
+
+def _per_group(name, value, count):
+    if isinstance(value, (list, tuple)):
+        if len(value) != count:
+            raise ValueError(
+                f"Argument `{name}` must hold one value per rate group ({count}). Received: {len(value)} values"
+            )
+        return list(value)
+    if count > 1 and value is not None:
+        raise ValueError(
+            f"Argument `{name}` must be a list of one value per rate group for a MultiOptimizer "
+            f"({count} groups). Received: {name}={value!r}"
+        )
+    return [value] * count
+
+
+def _set_rate(optimizer, rate):
+    """Keras' own setter for a schedule: it untracks the rate variable it replaces, so that the
+    optimizer saved to `.keras` has the variables its config rebuilds (else Keras skips loading the
+    optimizer's state, step count included, and the cycle restarts)."""
+    if isinstance(rate, LearningRateSchedule) or callable(rate):
+        optimizer.learning_rate = rate
+    elif isinstance(optimizer._learning_rate, keras.Variable):
+        optimizer._learning_rate.assign(rate)
+    else:  # a float where there was a schedule: a tracked variable, as Keras' constructor makes
+        variable = keras.Variable(
+            float(rate),
+            name="learning_rate",
+            dtype=keras.config.floatx(),
+            trainable=False,
+            aggregation="only_first_replica",
+        )
+        optimizer._track_variable(variable)
+        optimizer._learning_rate = variable
+
+
+def _install(optimizer, learning_rate, momentum):
+    _set_rate(optimizer, learning_rate)
     name = _scheduled_momentum_name(optimizer)
     if momentum is not None and name is None:
         warnings.warn(
             f"{type(optimizer).__name__} cannot take a momentum schedule; its momentum stays constant. "
             "Use onecycle.optimizers.SGD (with momentum > 0), Adam or AdamW to cycle it.",
-            stacklevel=2,
+            stacklevel=3,
         )
     elif momentum is not None:
         setattr(optimizer, name, momentum)
-    model.train_function = None  # the traced step captured the old learning-rate object
 
 
 def fit_one_cycle(
@@ -67,7 +114,7 @@ def fit_one_cycle(
     *,
     epochs: int,
     batch_size: int = 32,
-    max_lr: float | None = None,
+    max_lr: float | Sequence[float] | None = None,
     cycle_momentum: tuple[float, float] | None = (0.95, 0.85),
     suggestion: str = suggestions.DEFAULT_METHOD,
     find_lr_kwargs: dict | None = None,
@@ -86,6 +133,13 @@ def fit_one_cycle(
     momentum, Adam or AdamW, into the model's optimizer; calls `model.fit`. Returns the `History`,
     with the range test's `LRFinderResult` as `history.lr_finder` (None when `max_lr` was given) and
     the schedule as `history.schedule`. Per-epoch logs carry `learning_rate` and `momentum`.
+
+    With a `keras.optimizers.MultiOptimizer` every sub-optimizer gets its own `OneCycle` (and
+    cyclical momentum): `max_lr` (or the range test's suggestion) is the peak of the sub-optimizer
+    with the largest compiled rate, and the others keep their ratios to it; or give `max_lr` as a
+    list, one peak per rate group (`onecycle.groups.rate_groups` order: the default optimizer first).
+    `history.schedules` holds every group's schedule; the logs carry `learning_rate/PATTERN` and
+    `momentum/PATTERN` for the groups other than the default.
     """
     checks.compiled_model(model)
     epochs = checks.positive_int("epochs", epochs)
@@ -100,13 +154,11 @@ def fit_one_cycle(
     finder = None
     if max_lr is None:
         finder_kwargs = dict(find_lr_kwargs or {})
-        if (
-            "verbose" in fit_kwargs and fit_kwargs["verbose"] != "auto"
-        ):  # the range test follows fit's verbosity
+        if "verbose" in fit_kwargs and fit_kwargs["verbose"] != "auto":  # the range test follows fit's
             finder_kwargs.setdefault("verbose", fit_kwargs["verbose"])
         finder = find_lr(model, x, y, batch_size=batch_size, **finder_kwargs)
         max_lr = finder.suggest(suggestion)
-    max_lr = checks.positive_float("max_lr", max_lr)
+    peaks = _peaks(max_lr, rate_groups(model.optimizer))
     batches = (
         steps_per_epoch
         if steps_per_epoch is not None
@@ -117,10 +169,15 @@ def fit_one_cycle(
             "Argument `steps_per_epoch` is needed: the number of batches in `x` is unknown. Received: steps_per_epoch=None"
         )
     batches = checks.positive_int("steps_per_epoch", batches)
-    schedule = OneCycle(max_lr, epochs * batches, **(schedule_kwargs or {}))
-    momentum = schedule.momentum(*cycle_momentum) if cycle_momentum else None
-    start_step = int(keras.ops.convert_to_numpy(inner_optimizer(model.optimizer)._iterations))
-    install_schedule(model, schedule.shifted(start_step), momentum and momentum.shifted(start_step))
+    schedules, rates, momenta = [], [], []
+    for group, peak in zip(rate_groups(model.optimizer), peaks):
+        schedule = OneCycle(peak, epochs * batches, **(schedule_kwargs or {}))
+        momentum = schedule.momentum(*cycle_momentum) if cycle_momentum else None
+        start_step = int(keras.ops.convert_to_numpy(group.optimizer._iterations))
+        schedules.append(schedule)
+        rates.append(schedule.shifted(start_step))
+        momenta.append(momentum and momentum.shifted(start_step))
+    install_schedule(model, rates, momenta)
     history = model.fit(
         x,
         y,
@@ -131,5 +188,19 @@ def fit_one_cycle(
         callbacks=[ScheduleLogger(), *(callbacks or [])],
         **fit_kwargs,
     )
-    history.lr_finder, history.schedule = finder, schedule
+    history.lr_finder, history.schedule, history.schedules = finder, schedules[0], schedules
     return history
+
+
+def _peaks(max_lr, groups):
+    """One peak per rate group: the list given, or `max_lr` for the group with the largest rate and
+    the others in proportion."""
+    if isinstance(max_lr, (list, tuple)):
+        if len(max_lr) != len(groups):
+            raise ValueError(
+                f"Argument `max_lr` must hold one peak per rate group ({len(groups)}). Received: max_lr={max_lr!r}"
+            )
+        return [checks.positive_float("max_lr", v) for v in max_lr]
+    max_lr = checks.positive_float("max_lr", max_lr)
+    ratios = rate_ratios(groups) if len(groups) > 1 else [1.0]
+    return [max_lr * r for r in ratios]
