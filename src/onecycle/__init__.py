@@ -5,7 +5,9 @@ from importlib import metadata as _metadata
 from onecycle import optimizers
 from onecycle.callbacks import ScheduleLogger
 from onecycle.finder import LRFinderResult, find_lr
+from onecycle.fine_tune import FineTuneResult, fine_tune
 from onecycle.fit import fit_one_cycle, install_schedule
+from onecycle.groups import RateGroup, discriminative_optimizer, discriminative_rates, rate_groups
 from onecycle.plotting import plot_lr_finder, plot_schedule, schedule_values
 from onecycle.schedules import OneCycle, Piecewise
 from onecycle.suggestions import DEFAULT_METHOD as DEFAULT_SUGGESTION
@@ -15,16 +17,22 @@ from onecycle.suggestions import Suggestion, suggest
 __all__ = [
     "DEFAULT_SUGGESTION",
     "SUGGESTION_METHODS",
+    "FineTuneResult",
     "LRFinderResult",
     "OneCycle",
+    "RateGroup",
     "Piecewise",
     "ScheduleLogger",
     "Suggestion",
+    "discriminative_optimizer",
+    "discriminative_rates",
     "find_lr",
+    "fine_tune",
     "fit_one_cycle",
     "install_schedule",
     "optimizers",
     "plot_lr_finder",
+    "rate_groups",
     "plot_schedule",
     "schedule_values",
     "suggest",
