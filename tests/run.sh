@@ -14,7 +14,7 @@ for backend in jax torch; do
   echo "== KERAS_BACKEND=$backend"
   KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider \
     tests/test_curves.py tests/test_schedules.py tests/test_optimizers.py tests/test_finder.py tests/test_fit.py \
-    tests/test_resume.py tests/test_faults.py tests/test_bad_input.py tests/test_groups.py tests/test_fine_tune.py
+    tests/test_resume.py tests/test_faults.py tests/test_bad_input.py tests/test_groups.py tests/test_fine_tune.py tests/test_weight_decay.py
 done
 echo "== benchmarks, --quick (checks that they run; no timing is asserted)"
 python benchmarks/schedule_cost.py --quick

@@ -8,11 +8,12 @@ from onecycle.finder import LRFinderResult, find_lr
 from onecycle.fine_tune import FineTuneResult, fine_tune
 from onecycle.fit import fit_one_cycle, install_schedule
 from onecycle.groups import RateGroup, discriminative_optimizer, discriminative_rates, rate_groups
-from onecycle.plotting import plot_lr_finder, plot_schedule, schedule_values
+from onecycle.plotting import plot_lr_finder, plot_schedule, plot_wd_finder, schedule_values
 from onecycle.schedules import OneCycle, Piecewise
 from onecycle.suggestions import DEFAULT_METHOD as DEFAULT_SUGGESTION
 from onecycle.suggestions import METHODS as SUGGESTION_METHODS
 from onecycle.suggestions import Suggestion, suggest
+from onecycle.weight_decay import WDFinderResult, find_wd
 
 __all__ = [
     "DEFAULT_SUGGESTION",
@@ -20,6 +21,7 @@ __all__ = [
     "FineTuneResult",
     "LRFinderResult",
     "OneCycle",
+    "WDFinderResult",
     "RateGroup",
     "Piecewise",
     "ScheduleLogger",
@@ -27,6 +29,7 @@ __all__ = [
     "discriminative_optimizer",
     "discriminative_rates",
     "find_lr",
+    "find_wd",
     "fine_tune",
     "fit_one_cycle",
     "install_schedule",
@@ -34,6 +37,7 @@ __all__ = [
     "plot_lr_finder",
     "rate_groups",
     "plot_schedule",
+    "plot_wd_finder",
     "schedule_values",
     "suggest",
 ]

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from onecycle.finder import LRFinderResult
+    from onecycle.weight_decay import WDFinderResult
 
 
 def _axes(ax):
@@ -41,6 +42,29 @@ def plot_lr_finder(result: LRFinderResult, ax: Axes | None = None, method: str =
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss")
+    ax.legend(loc="best")
+    return ax
+
+
+def plot_wd_finder(result: WDFinderResult, ax: Axes | None = None, method: str = DEFAULT_METHOD) -> Axes:
+    """The weight-decay range test: one smoothed curve per weight decay (log x), the point each
+    suggestion comes from marked, the lowest-loss weight decay drawn thicker."""
+    ax = _axes(ax)
+    best = result.best_index()
+    for i, (wd, curve) in enumerate(zip(result.weight_decays, result.results)):
+        finite = np.isfinite(curve.smoothed_losses)
+        label = f"weight decay {wd:g}" + (" (lowest loss)" if i == best else "")
+        (line,) = ax.plot(
+            curve.lrs[finite], curve.smoothed_losses[finite], label=label, linewidth=2.0 if i == best else 1.0
+        )
+        _, index = curve.suggestion(method)
+        ax.plot(curve.lrs[index], curve.smoothed_losses[index], "o", color=line.get_color())
+    low = min(np.nanmin(c.smoothed_losses) for c in result.results)
+    start = max(c.smoothed_losses[np.isfinite(c.smoothed_losses)][0] for c in result.results)
+    ax.set_ylim(low - 0.1 * (start - low), start + 0.5 * (start - low) + 1e-12)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("smoothed loss")
     ax.legend(loc="best")
     return ax
 
