@@ -22,3 +22,4 @@ python benchmarks/finder_quality.py digits --quick > /dev/null
 python benchmarks/batch_size.py digits --quick > /dev/null
 python benchmarks/time_to_accuracy.py --quick > /dev/null
 python benchmarks/transfer.py --quick > /dev/null
+python benchmarks/wd_quality.py digits --quick > /dev/null

@@ -1,0 +1,138 @@
+"""Does the weight-decay range test pick well, and what does it cost?
+
+    python benchmarks/wd_quality.py digits --seeds 3 --json docs/benchmarks/wd_quality_digits.json
+    python benchmarks/wd_quality.py boston_housing --data-dir ../shared/data --optimizer adam --json ...
+    python benchmarks/wd_quality.py digits --quick
+
+`find_wd` (one range test per weight decay, judged on validation loss) picks a (rate, weight decay)
+pair. Ground truth: `fit_one_cycle` at every weight decay of the same list, each at the rate its own
+range test suggested, trained for the full budget over several seeds; the figure is the best
+validation metric of a run, averaged over the seeds. The range tests' wall time is measured in the
+same process, as a fraction of one training run.
+"""
+
+import argparse
+import math
+import time
+
+import keras
+import numpy as np
+
+import onecycle
+from onecycle.experiments import datasets, models, runner, stats
+from stored_output import StoredOutput
+
+WEIGHT_DECAYS = (0.0, 1e-4, 1e-3, 1e-2, 1e-1)
+
+
+def _compiled(dataset, optimizer, seed=0):
+    keras.utils.set_random_seed(seed)
+    model = models.for_dataset(dataset)
+    make = onecycle.optimizers.SGD if optimizer == "sgd" else onecycle.optimizers.Adam
+    runner.compile_for(model, dataset, make(momentum=0.9) if optimizer == "sgd" else make())
+    return model
+
+
+def _train(dataset, optimizer, lr, wd, seed, epochs, batch_size):
+    model = _compiled(dataset, optimizer, seed)
+    model.optimizer.weight_decay = wd
+    start = time.perf_counter()
+    history = onecycle.fit_one_cycle(
+        model,
+        dataset.x_train,
+        dataset.y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        max_lr=lr,
+        verbose=0,
+        validation_data=(dataset.x_val, dataset.y_val),
+    )
+    values = history.history[f"val_{dataset.metric}"]
+    best = (max if stats.higher_is_better(dataset.metric) else min)(v for v in values if math.isfinite(v))
+    return best, time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", choices=list(datasets.REGISTRY))
+    parser.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    epochs = args.epochs or {"digits": 20, "boston_housing": 200}.get(args.dataset, 9)
+    steps, subset = 200, None
+    if args.quick:
+        epochs, args.seeds, steps, subset = 2, 1, 20, 200
+    dataset = datasets.load(args.dataset, args.data_dir, subset, 0)
+    higher = stats.higher_is_better(dataset.metric)
+
+    start = time.perf_counter()
+    found = onecycle.find_wd(
+        _compiled(dataset, args.optimizer),
+        dataset.x_train,
+        dataset.y_train,
+        weight_decays=WEIGHT_DECAYS,
+        batch_size=args.batch_size,
+        num_steps=steps,
+        validation_data=(dataset.x_val, dataset.y_val),
+        verbose=0,
+    )
+    finder_seconds = time.perf_counter() - start
+    pick_lr, pick_wd = found.suggest()
+
+    grid, seconds = [], []
+    for wd, curve in zip(found.weight_decays, found.results):
+        lr = curve.suggest()
+        bests = []
+        for seed in range(args.seeds):
+            best, took = _train(dataset, args.optimizer, lr, wd, seed, epochs, args.batch_size)
+            bests.append(best)
+            seconds.append(took)
+        mean, std = stats.mean_std(bests)
+        grid.append(
+            {"weight_decay": wd, "lr": lr, "best_val_mean": mean, "best_val_std": std, "per_seed": bests}
+        )
+    grid_best = (max if higher else min)(grid, key=lambda g: g["best_val_mean"])
+    picked = next(g for g in grid if g["weight_decay"] == pick_wd)
+    run_seconds = float(np.mean(seconds))
+    if higher:
+        gap, unit = 100 * (grid_best["best_val_mean"] - picked["best_val_mean"]), "points"
+    else:
+        gap, unit = 100 * (picked["best_val_mean"] / grid_best["best_val_mean"] - 1), "%"
+
+    out = StoredOutput(args.json)
+    out.line(
+        f"{dataset.name}, {args.optimizer}, {epochs} epochs, batch {args.batch_size}, {args.seeds} seeds per "
+        f"weight decay; best validation {dataset.metric} of `fit_one_cycle` (mean ± std over seeds):"
+    )
+    out.line()
+    out.line(f"| weight decay | its range test's rate | best val {dataset.metric} | |")
+    out.line("|---|---|---|---|")
+    for g in grid:
+        marks = [m for m, on in (("picked by find_wd", g is picked), ("grid best", g is grid_best)) if on]
+        std = f" ± {g['best_val_std']:.4f}" if g["best_val_std"] is not None else ""
+        out.line(
+            f"| {g['weight_decay']:g} | {g['lr']:.3g} | {g['best_val_mean']:.4f}{std} | {', '.join(marks)} |"
+        )
+    out.line()
+    out.line(
+        f"find_wd picks weight decay {pick_wd:g} at rate {pick_lr:.3g}: {gap:+.2f} {unit} from the grid's best. "
+        f"Its {len(WEIGHT_DECAYS)} range tests took {finder_seconds:.1f} s = {finder_seconds / run_seconds:.1%} "
+        f"of one training run ({run_seconds:.1f} s)."
+    )
+    out.save(
+        grid=grid,
+        pick={"lr": pick_lr, "weight_decay": pick_wd},
+        gap=gap,
+        gap_unit=unit,
+        finder_seconds=finder_seconds,
+        run_seconds=run_seconds,
+    )
+
+
+if __name__ == "__main__":
+    main()
