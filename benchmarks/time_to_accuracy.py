@@ -19,6 +19,8 @@ arm's mean curve reaches it.
 """
 
 import argparse
+import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -28,7 +30,8 @@ import keras
 import numpy as np
 
 import onecycle
-from onecycle.experiments import datasets, models, runner, storage
+from onecycle.experiments import datasets, models, runner, stats, storage
+from stored_output import StoredOutput
 
 
 class EpochClock(keras.callbacks.Callback):
@@ -171,7 +174,12 @@ def print_tables(runs, targets):
     for arm, group in arms.items():
         best = np.mean([max(r["val_metric"] or 0 for r in run["epochs"]) for run in group])
         tests = [run["test_metric"] for run in group if run["test_metric"] is not None]
-        test = f"{100 * np.mean(tests):.2f} ± {100 * np.std(tests):.2f}" if tests else "-"
+        mean, std = stats.mean_std(tests)
+        test = (
+            f"{100 * mean:.2f} ± {100 * std:.2f} (std, ddof=1)"
+            if std is not None
+            else (f"{100 * mean:.2f}" if tests else "-")
+        )
         print(f"| {arm} | {group[0]['planned_epochs']} | {len(group)} | {100 * best:.2f} | {test} |")
     for target, name in targets:
         print(f"\nTarget: validation accuracy {name}\n")
@@ -217,6 +225,7 @@ def main():
         metavar="RUN_DIR",
         help="more run folders on the same data and budget (e.g. constant rates from `onecycle train`)",
     )
+    parser.add_argument("--json", help="also store the printed tables in this JSON file")
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -279,7 +288,13 @@ def _report(args):
         seeds = args.seeds or 1 + max(r["seed"] for r in results["runs"])
         runs += _load_peers(args.peers, args.run_dir, seeds)
     targets = [(float(t), f"{100 * float(t):.1f}%") for t in args.targets.split(",")]
-    print_tables(runs, targets)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        print_tables(runs, targets)
+    out = StoredOutput(getattr(args, "json", None))
+    for line in printed.getvalue().splitlines():
+        out.line(line)
+    out.save()
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ command runs):
 
 Kinds: `rows RUN_DIR` (every arm), `chosen RUN_DIR` (the baselines chosen on validation data),
 `comparisons RUN_DIR` (paired differences), `verdicts RUN_DIR` (one sentence per paired comparison
-on the test split), `headline RUN_DIR...` (one line per run folder, for the README),
-`benchmark JSON_FILE` (the markdown table a benchmark stored in its JSON output).
+on the test split), `headline RUN_DIR...` (one line per run folder, for the README), `epochs
+RUN_DIR` (epochs to the best constant rate's best validation value), `goal RUN_DIR ARM FIELD OP
+THRESHOLD` (an arm's figure against a goal), `benchmark JSON_FILE` (the markdown table a benchmark
+stored in its JSON output), `finder_quality JSON_FILE` (benchmarks/finder_quality.py's output).
 `--check` writes nothing and fails when a file is out of date.
 """
 
@@ -103,6 +105,84 @@ def _headline(run_dirs):
     return "\n".join(lines)
 
 
+def _goal(args):
+    """`goal RUN_DIR ARM FIELD OP THRESHOLD`: one line with the arm's figure and met / missed."""
+    run_dir, arm, field, op, threshold = args
+    table, _ = _table(run_dir)
+    rows = [r for r in table["rows"] if r["arm"] == arm]
+    if not rows:
+        raise DocsError(f"goal: {run_dir} has no arm {arm!r}")
+    row, threshold = rows[0], float(threshold)
+    value, std = row[f"{field}_mean"], row.get(f"{field}_std")
+    met = value is not None and (value < threshold if op == "<" else value > threshold)
+    shown = report.fmt(value, row["metric"], std)
+    goal = report.fmt(threshold, row["metric"])
+    return (
+        f"`{arm}` {field.replace('_', ' ')} {row['metric']}: {shown} over {row['seeds']} seeds; "
+        f"goal ({op} {goal}) **{'met' if met else 'missed'}**."
+    )
+
+
+def _epochs_claim(args):
+    """`epochs RUN_DIR`: the epoch at which the best constant rate reaches its best validation value
+    and the epoch at which each onecycle arm first reaches it, per seed, and the ratio."""
+    table, _ = _table(args[0])
+    baseline = table["baseline"]
+    rows = {r["arm"]: r for r in table["rows"]}
+    if baseline is None:
+        raise DocsError(f"epochs: {args[0]} holds no constant-rate arm")
+    own = rows[baseline["arm"]]
+    lines = [
+        f"- The best constant rate, `{own['arm']}` ({own['epochs']} epochs, chosen on validation data), reaches "
+        f"its best validation {own['metric']} at epoch {own['best_epoch_mean']:.1f} (mean over its "
+        f"{own['seeds']} seeds)."
+    ]
+    for row in table["rows"]:
+        if row["base_arm"] != "onecycle":
+            continue
+        reached = row["epochs_to_baseline_best"]
+        if reached is None:
+            lines.append(
+                f"- `{row['arm']}` ({row['epochs']} epochs) does not reach it on every seed "
+                f"({row['seeds_reaching_baseline_best']}/{row['seeds']} seeds): goal **missed**."
+            )
+            continue
+        ratio = reached / own["best_epoch_mean"]
+        verdict = "met" if ratio <= 1 / 3 + 1e-9 else "missed"
+        lines.append(
+            f"- `{row['arm']}` ({row['epochs']} epochs) first reaches it at epoch {reached:.1f} (mean over "
+            f"{row['seeds_reaching_baseline_best']} seeds): {ratio:.2f} of the constant rate's epochs; "
+            f"goal (at most a third) **{verdict}**."
+        )
+    return "\n".join(lines)
+
+
+def _finder_quality(path):
+    """The range-test quality benchmark's JSON (benchmarks/finder_quality.py)."""
+    record = storage.read_json(path)
+    grid = record["grid"]
+    best = max(grid, key=lambda g: g["best_val"])
+    lines = [
+        "| peak rate | " + " | ".join(f"{g['max_lr']:.3g}" for g in grid) + " |",
+        "|---|" + "---|" * len(grid),
+        "| best val accuracy (mean of seeds) | " + " | ".join(f"{g['best_val']:.4f}" for g in grid) + " |",
+        "",
+        "| method | suggested max_lr | best val accuracy | grid best | gap (points) |",
+        "|---|---|---|---|---|",
+    ]
+    for method, r in record["methods"].items():
+        lines.append(
+            f"| {method} | {r['max_lr']:.4g} | {r['best_val']:.4f} | {best['best_val']:.4f} "
+            f"| {100 * (best['best_val'] - r['best_val']):+.2f} |"
+        )
+    lines += [
+        "",
+        f"Range test: {record['finder_seconds']:.1f} s = {record['finder_seconds'] / record['run_seconds']:.1%} "
+        f"of one training run ({record['run_seconds']:.0f} s, the mean over the grid's runs).",
+    ]
+    return "\n".join(lines)
+
+
 def _benchmark(path):
     record = storage.read_json(path)
     if "table" not in record:
@@ -117,14 +197,18 @@ KINDS = {
     "verdicts": lambda dirs: _verdicts(dirs[0]),
     "headline": _headline,
     "benchmark": lambda paths: _benchmark(paths[0]),
+    "finder_quality": lambda paths: _finder_quality(paths[0]),
+    "epochs": _epochs_claim,
+    "goal": _goal,
 }
+TAKES_PATHS_ONLY = {"goal": 1}  # kinds whose arguments after the first are not paths
 
 
 def render(spec):
     kind, *paths = spec.split()
     if kind not in KINDS or not paths:
         raise DocsError(f"marker 'generated: {spec}': expected one of {', '.join(KINDS)} and a path")
-    for path in paths:
+    for path in paths[: TAKES_PATHS_ONLY.get(kind, len(paths))]:
         if not os.path.exists(path):
             raise DocsError(f"marker 'generated: {spec}': {path} does not exist")
     return KINDS[kind](paths)
