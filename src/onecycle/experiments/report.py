@@ -128,7 +128,7 @@ def rows_table(table):
         if r["epochs_to_baseline_best"] is not None:
             reached = f"{r['epochs_to_baseline_best']:.1f}"
         elif r["seeds_reaching_baseline_best"] is not None:
-            reached = f"never ({r['seeds_reaching_baseline_best']}/{r['seeds']} seeds reach it)"
+            reached = f"never ({r['seeds_reaching_baseline_best']}/{r['seeds_compared_to_baseline']} seeds reach it)"
         else:
             reached = "n/a"
         diverged = f"{r['diverged_runs']} (steps {r['diverged_steps']})" if r["diverged_runs"] else "0"

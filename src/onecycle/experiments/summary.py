@@ -207,6 +207,7 @@ def summarize(runs, metric):
         row["baseline_arm"] = baseline["arm"] if baseline else None
         row["epochs_to_baseline_best"] = reach.get(key, {}).get("mean_epoch")
         row["seeds_reaching_baseline_best"] = reach.get(key, {}).get("reached")
+        row["seeds_compared_to_baseline"] = reach.get(key, {}).get("seeds")
     comparisons = []
     products = [k for k in grouped if k[0] == PRODUCT_ARM]
     for product in products:
