@@ -8,6 +8,7 @@ from onecycle import DEFAULT_SUGGESTION, SUGGESTION_METHODS
 from onecycle.experiments import arms, datasets
 
 AUTO_GRID_EXPONENTS = (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5)
+DEFAULT_OPTIMIZER = {"boston_housing": "sgd"}
 DEFAULT_EPOCHS = {"digits": 20, "fashion_mnist": 12, "cifar10": 30, "boston_housing": 200}
 
 
@@ -31,7 +32,14 @@ class FindLRConfig:
 
     dataset: str = _field("digits", "dataset: " + ", ".join(datasets.REGISTRY), positional=True)
     batch_size: int = _field(32, "batch size of the range test (use the one you will train with)")
-    optimizer: str = _field("sgd", "optimizer: " + ", ".join(arms.OPTIMIZERS))
+    optimizer: str | None = _field(
+        None,
+        "optimizer: "
+        + ", ".join(arms.OPTIMIZERS)
+        + "; default per dataset, chosen on validation data (docs/RESULTS.md): "
+        + ", ".join(f"{k} {v}" for k, v in DEFAULT_OPTIMIZER.items())
+        + ", else sgd",
+    )
     num_steps: int = _field(200, "steps of the range test")
     method: str = _field(DEFAULT_SUGGESTION, "suggestion method: " + ", ".join(SUGGESTION_METHODS))
     subset: int | None = _field(None, "use only this many training samples (and at most as many val/test)")
@@ -43,6 +51,10 @@ class FindLRConfig:
     seed: int = _field(0, "random seed of the model and the data order")
 
     command = "find-lr"
+
+    def __post_init__(self):
+        if self.optimizer is None:
+            self.optimizer = DEFAULT_OPTIMIZER.get(self.dataset, "sgd")
 
     def validate(self):
         checks_for = [
@@ -117,6 +129,7 @@ class CompareConfig(FindLRConfig):
     command = "compare"
 
     def __post_init__(self):
+        super().__post_init__()
         if self.epochs is None and self.dataset in DEFAULT_EPOCHS:
             self.epochs = DEFAULT_EPOCHS[self.dataset]
 
