@@ -49,3 +49,20 @@ class LrTrace(keras.callbacks.Callback):
 def lr_trace():
     """Makes `LrTrace` callbacks."""
     return LrTrace
+
+
+class FailingData(keras.utils.PyDataset):
+    """Batches of 16 from `x, y` (6 per epoch) that raise `error` on the `fail_at`-th batch read."""
+
+    def __init__(self, x, y, error, fail_at=8):
+        super().__init__()
+        self.x, self.y, self.calls, self.error, self.fail_at = x, y, 0, error, fail_at
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise self.error
+        return self.x[i * 16 : (i + 1) * 16], self.y[i * 16 : (i + 1) * 16]

@@ -50,26 +50,28 @@ def _free_ports(n):
     return ports
 
 
-def test_two_worker_processes():
-    ports = ",".join(map(str, _free_ports(2)))
-    workers = [
-        subprocess.Popen(
-            [sys.executable, SCRIPT, "multiworker", str(i), ports],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
+def _run_two(*commands):
+    """Start both commands at once; their (returncode, stdout, stderr)."""
+    processes = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for command in commands
     ]
     try:
-        outputs = [w.communicate(timeout=300) for w in workers]
+        outputs = [p.communicate(timeout=300) for p in processes]
     finally:
-        for w in workers:
-            w.kill()
+        for p in processes:
+            p.kill()
+    return [(p.returncode, out, err) for p, (out, err) in zip(processes, outputs)]
+
+
+def test_two_worker_processes():
+    ports = ",".join(map(str, _free_ports(2)))
+    results = _run_two(*([sys.executable, SCRIPT, "multiworker", str(i), ports] for i in range(2)))
+    outputs = [(out, err) for _, out, err in results]
     stderr = "".join(err for _, err in outputs)
-    if any(w.returncode != 0 for w in workers) and any(bug in stderr for bug in KERAS_MULTIWORKER_BUG):
+    if any(code != 0 for code, _, _ in results) and any(bug in stderr for bug in KERAS_MULTIWORKER_BUG):
         pytest.xfail("Keras 3 model.fit fails under MultiWorkerMirroredStrategy (keras-team/keras#20585)")
-    assert all(w.returncode == 0 for w in workers), stderr[-3000:]
+    assert all(code == 0 for code, _, _ in results), stderr[-3000:]
     records = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
     for record in records:
         _check(record)
@@ -82,22 +84,9 @@ def test_two_jax_processes():
     rate with cycled momentum, and the weights agree."""
     pytest.importorskip("jax")
     (port,) = _free_ports(1)
-    processes = [
-        subprocess.Popen(
-            [sys.executable, JAX_SCRIPT, str(i), str(port)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    try:
-        outputs = [p.communicate(timeout=300) for p in processes]
-    finally:
-        for p in processes:
-            p.kill()
-    assert all(p.returncode == 0 for p in processes), "".join(err for _, err in outputs)[-3000:]
-    first, second = (json.loads(out.strip().splitlines()[-1]) for out, _ in outputs)
+    results = _run_two(*([sys.executable, JAX_SCRIPT, str(i), str(port)] for i in range(2)))
+    assert all(code == 0 for code, _, _ in results), "".join(err for _, _, err in results)[-3000:]
+    first, second = (json.loads(out.strip().splitlines()[-1]) for _, out, _ in results)
     assert first["devices"] == second["devices"] == 2
     assert first["diverged"] and first["finder_steps"] == second["finder_steps"] < 300
     for record in (first, second):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import onecycle
+from conftest import FailingData
 from onecycle import LRFinderResult, find_lr
 
 
@@ -53,28 +54,13 @@ def test_divergence_stops_and_restores(tiny_classifier):
     assert np.isfinite(result.suggest()) and result.suggest() > 0
 
 
-class _Boom(keras.utils.PyDataset):
-    def __init__(self, x, y, fail_at, error):
-        super().__init__()
-        self.x, self.y, self.calls, self.fail_at, self.error = x, y, 0, fail_at, error
-
-    def __len__(self):
-        return 6
-
-    def __getitem__(self, i):
-        self.calls += 1
-        if self.calls == self.fail_at:
-            raise self.error
-        return self.x[i * 16 : (i + 1) * 16], self.y[i * 16 : (i + 1) * 16]
-
-
 @pytest.mark.parametrize("error", [RuntimeError("data went away"), KeyboardInterrupt()])
 def test_exception_and_interrupt_restore_state(tiny_classifier, error):
     schedule = onecycle.OneCycle(0.05, 100)
     model, x, y = _trained(tiny_classifier, onecycle.optimizers.Adam(schedule, beta_1=schedule.momentum()))
     before, lr_object = _state(model), model.optimizer._learning_rate
     with pytest.raises(type(error)):
-        find_lr(model, _Boom(x, y, fail_at=8, error=error), num_steps=20, verbose=0)
+        find_lr(model, FailingData(x, y, error), num_steps=20, verbose=0)
     _assert_restored(model, before, lr_object)
     assert isinstance(model.optimizer._learning_rate, onecycle.OneCycle)
 

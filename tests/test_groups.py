@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import onecycle
+from conftest import FailingData
 from onecycle.groups import discriminative_optimizer, discriminative_rates, rate_groups
 
 BODY = "body/.*"
@@ -88,21 +89,6 @@ def test_range_test_restores_every_group_after_divergence():
     _assert_restored(model, before, rates)
 
 
-class _Boom(keras.utils.PyDataset):
-    def __init__(self, x, y, error):
-        super().__init__()
-        self.x, self.y, self.calls, self.error = x, y, 0, error
-
-    def __len__(self):
-        return 6
-
-    def __getitem__(self, i):
-        self.calls += 1
-        if self.calls == 8:
-            raise self.error
-        return self.x[i * 16 : (i + 1) * 16], self.y[i * 16 : (i + 1) * 16]
-
-
 @pytest.mark.parametrize("error", [RuntimeError("data went away"), KeyboardInterrupt()])
 def test_range_test_restores_every_group_after_exception_and_interrupt(error):
     x, y = _data()
@@ -110,7 +96,7 @@ def test_range_test_restores_every_group_after_exception_and_interrupt(error):
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     before, rates = _state(model), _rate_objects(model)
     with pytest.raises(type(error)):
-        onecycle.find_lr(model, _Boom(x, y, error), num_steps=20, verbose=0)
+        onecycle.find_lr(model, FailingData(x, y, error), num_steps=20, verbose=0)
     _assert_restored(model, before, rates)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import onecycle
+from conftest import FailingData
 
 
 def _state(model):
@@ -94,28 +95,13 @@ def test_restores_after_divergence(tiny_classifier):
     _assert_restored(model, before, None, rate)
 
 
-class _Boom(keras.utils.PyDataset):
-    def __init__(self, x, y, error, fail_at):
-        super().__init__()
-        self.x, self.y, self.calls, self.error, self.fail_at = x, y, 0, error, fail_at
-
-    def __len__(self):
-        return 6
-
-    def __getitem__(self, i):
-        self.calls += 1
-        if self.calls == self.fail_at:
-            raise self.error
-        return self.x[i * 16 : (i + 1) * 16], self.y[i * 16 : (i + 1) * 16]
-
-
 @pytest.mark.parametrize("error", [RuntimeError("data went away"), KeyboardInterrupt()])
 def test_restores_after_exception_and_interrupt_in_the_second_value(tiny_classifier, error):
     model, x, y = _trained(tiny_classifier, onecycle.optimizers.SGD(0.01, momentum=0.9, weight_decay=0.003))
     before, rate = _state(model), model.optimizer._learning_rate
     with pytest.raises(type(error)):
         onecycle.find_wd(
-            model, _Boom(x, y, error, fail_at=30), weight_decays=[0.0, 0.01], num_steps=20, verbose=0
+            model, FailingData(x, y, error, fail_at=30), weight_decays=[0.0, 0.01], num_steps=20, verbose=0
         )
     _assert_restored(model, before, 0.003, rate)
 

@@ -15,6 +15,7 @@ import numpy as np
 from keras import ops
 
 from onecycle import checks, data, plotting
+from onecycle.files import write_json_atomically
 from onecycle.groups import rate_groups, rate_ratios
 from onecycle.schedules import Piecewise
 from onecycle.suggestions import DEFAULT_METHOD, Suggestion
@@ -118,14 +119,7 @@ class LRFinderResult:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the curve as JSON (non-finite losses as null), atomically."""
-        tmp = f"{path}.tmp"
-        try:
-            with open(tmp, "w") as f:
-                json.dump(self.to_dict(), f)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        write_json_atomically(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LRFinderResult:

@@ -11,7 +11,6 @@ weights by `1 - rate * weight_decay`), set on every rate group.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ import keras
 import numpy as np
 
 from onecycle import checks
+from onecycle.files import write_json_atomically
 from onecycle.finder import LRFinderResult, find_lr
 from onecycle.groups import rate_groups
 from onecycle.suggestions import DEFAULT_METHOD
@@ -63,14 +63,7 @@ class WDFinderResult:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the curves as JSON, atomically."""
-        tmp = f"{path}.tmp"
-        try:
-            with open(tmp, "w") as f:
-                json.dump(self.to_dict(), f)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        write_json_atomically(path, self.to_dict())
 
 
 def _check_weight_decays(values):
