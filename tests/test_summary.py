@@ -239,3 +239,25 @@ def test_auto_grid_is_centred_on_the_suggestion(tmp_path, capsys):
     np.testing.assert_allclose(constant, suggestion * 10 ** np.arange(-2.0, 0.75, 0.5))
     assert [r["lr"] for r in results["runs"] if r["arm"] == "onecycle"] == [suggestion]
     capsys.readouterr()
+
+
+def test_a_seed_run_in_two_folders_counts_once(tmp_path):
+    from onecycle.experiments import report
+
+    grid = {
+        "dataset": {"name": "digits", "metric": "accuracy"},
+        "max_lr": None,
+        "runs": [_run("constant", 0.01, 0, [0.5, 0.6], 0.6)],
+    }
+    chosen = {
+        "dataset": {"name": "digits", "metric": "accuracy"},
+        "max_lr": 0.01,
+        "baselines": ["../grid"],
+        "runs": [_run("constant", 0.01, s, [0.5, 0.7], 0.7) for s in (0, 1, 2)],
+    }
+    for name, record in (("grid", grid), ("chosen", chosen)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(json.dumps(record))
+        (tmp_path / name / "config.json").write_text(json.dumps({"optimizer": "sgd"}))
+    runs = report.all_runs(str(tmp_path / "chosen"), {"optimizer": "sgd"}, chosen)
+    assert sorted(r["seed"] for r in runs) == [0, 1, 2]

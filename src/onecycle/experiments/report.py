@@ -37,7 +37,19 @@ def all_runs(path, config, results):
                 f"baseline {other} holds {other_results['dataset']['name']}, not {results['dataset']['name']}"
             )
         runs += summary.normalize_runs(other_results, other_config["optimizer"], folder=relative)
-    return runs
+    return _first_of_each(runs)
+
+
+def _first_of_each(runs):
+    """One run per (arm, rate, budget, seed): the first met (a grid's seed 0 is not counted again when
+    the chosen rate's folder runs seeds 0 to N)."""
+    seen, kept = set(), []
+    for run in runs:
+        key = (*summary.group_key(run), run["seed"])
+        if key not in seen:
+            seen.add(key)
+            kept.append(run)
+    return kept
 
 
 def save_finder_plot(result, path, method):
