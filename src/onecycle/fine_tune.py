@@ -94,7 +94,7 @@ def fine_tune(
     batch_size: int = 32,
     lr_mult: float = 100.0,
     find_lr_kwargs: dict | None = None,
-    **fit_kwargs,
+    **fit_kwargs: Any,
 ) -> FineTuneResult:
     """Fine-tune a compiled model whose `base_model` was pretrained.
 
