@@ -39,7 +39,7 @@ def _table(run_dir):
 def _verdicts(run_dir):
     table, results = _table(run_dir)
     metric = table["rows"][0]["metric"]
-    unit = " points" if metric == "accuracy" else ""
+    what = "points of test accuracy" if metric == "accuracy" else f"test {metric} (lower is better)"
     lines = []
     for c in table["comparisons"]:
         if c["value"] != "test":
@@ -51,7 +51,7 @@ def _verdicts(run_dir):
             "n/a": "cannot be compared with",
         }
         detail = (
-            f"{report.fmt(c['mean'], metric, signed=True)}{unit} of test {metric}, paired over {len(c['seeds'])} seeds"
+            f"{report.fmt(c['mean'], metric, signed=True)} {what}, paired over {len(c['seeds'])} seeds"
             + (
                 f", std {report.fmt(c['std'], metric)}, standard error {report.fmt(c['se'], metric)}"
                 if c["verdict"] != "n/a"
