@@ -65,7 +65,7 @@ def _verdicts(run_dir):
     return "\n".join(lines)
 
 
-def _headline(run_dirs):
+def _headline(run_dirs, where="."):
     lines = [
         "| run | test: onecycle | test: best constant (chosen on val) | test: best cosine (chosen on val) "
         "| paired verdicts (test) |",
@@ -99,7 +99,7 @@ def _headline(run_dirs):
             else "not run"
         )
         lines.append(
-            f"| [{results['dataset']['name']}]({os.path.relpath(run_dir, 'docs')}/report.md) "
+            f"| [{results['dataset']['name']}]({os.path.relpath(run_dir, where)}/report.md) "
             f"({metric}) | {first} | {cells[0]} | {cells[1]} | {verdicts or 'n/a'} |"
         )
     return "\n".join(lines)
@@ -204,18 +204,21 @@ KINDS = {
 TAKES_PATHS_ONLY = {"goal": 1}  # kinds whose arguments after the first are not paths
 
 
-def render(spec):
+def render(spec, where="."):
+    """The markdown of one marker; `where` is the folder of the file it goes in (for links)."""
     kind, *paths = spec.split()
     if kind not in KINDS or not paths:
         raise DocsError(f"marker 'generated: {spec}': expected one of {', '.join(KINDS)} and a path")
     for path in paths[: TAKES_PATHS_ONLY.get(kind, len(paths))]:
         if not os.path.exists(path):
             raise DocsError(f"marker 'generated: {spec}': {path} does not exist")
+    if kind == "headline":
+        return _headline(paths, where)
     return KINDS[kind](paths)
 
 
-def regenerate(text):
-    return BLOCK.sub(lambda m: f"{m.group(1)}{render(m.group('spec'))}\n{m.group(4)}", text)
+def regenerate(text, where="."):
+    return BLOCK.sub(lambda m: f"{m.group(1)}{render(m.group('spec'), where)}\n{m.group(4)}", text)
 
 
 def update(paths, check=False):
@@ -224,7 +227,7 @@ def update(paths, check=False):
     for path in paths:
         with open(path) as f:
             text = f.read()
-        new = regenerate(text)
+        new = regenerate(text, os.path.dirname(path) or ".")
         if new != text:
             stale.append(path)
             if not check:
