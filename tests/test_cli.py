@@ -106,8 +106,9 @@ def test_real_dataset_subsets(tmp_path, capsys, dataset, needs):
         *TINY,
         "--arms",
         "constant-best,onecycle",
-        "--data-dir",
-        SHARED_DATA,
+        *(
+            ["--data-dir", SHARED_DATA] if os.path.isdir(SHARED_DATA) else []
+        ),  # Fashion-MNIST may come from Debian's package
         "--out",
         str(out_dir),
     )
