@@ -8,8 +8,15 @@ from onecycle import DEFAULT_SUGGESTION, SUGGESTION_METHODS
 from onecycle.experiments import arms, datasets
 
 AUTO_GRID_EXPONENTS = (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5)
-DEFAULT_OPTIMIZER = {"boston_housing": "adam"}
-DEFAULT_EPOCHS = {"digits": 20, "fashion_mnist": 12, "cifar10": 30, "boston_housing": 200}
+DEFAULT_OPTIMIZER = {"boston_housing": "adam", "diabetes": "adam", "breast_cancer": "adam"}
+DEFAULT_EPOCHS = {
+    "digits": 20,
+    "fashion_mnist": 12,
+    "cifar10": 30,
+    "boston_housing": 200,
+    "diabetes": 200,
+    "breast_cancer": 100,
+}
 
 
 class ConfigError(ValueError):

@@ -186,12 +186,33 @@ def load_digits(data_dir=None):
     return (x[train], y[train]), (x[test], y[test]), "scikit-learn load_digits (8x8, bundled)"
 
 
+def _sklearn_table(name, describe):
+    """A table bundled with scikit-learn, 20% held out for test with a fixed seed."""
+    import sklearn.datasets
+
+    x, y = getattr(sklearn.datasets, f"load_{name}")(return_X_y=True)
+    order = np.random.RandomState(0).permutation(len(x))
+    n_test = int(round(0.2 * len(x)))
+    test, train = order[:n_test], order[n_test:]
+    return (x[train], y[train]), (x[test], y[test]), f"scikit-learn load_{name} ({describe}, bundled)"
+
+
+def load_diabetes(data_dir=None):
+    return _sklearn_table("diabetes", "442 patients, 10 features, raw target")
+
+
+def load_breast_cancer(data_dir=None):
+    return _sklearn_table("breast_cancer", "569 tumours, 30 features, 2 classes")
+
+
 # name -> (loader, task, number of classes, validation fraction)
 REGISTRY = {
     "digits": (load_digits, "classification", 10, 0.2),
     "fashion_mnist": (load_fashion_mnist, "classification", 10, 0.1),
     "cifar10": (load_cifar10, "classification", 10, 0.1),
     "boston_housing": (load_boston_housing, "regression", 0, 0.2),
+    "diabetes": (load_diabetes, "regression", 0, 0.2),
+    "breast_cancer": (load_breast_cancer, "classification", 2, 0.2),
 }
 
 

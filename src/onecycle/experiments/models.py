@@ -26,19 +26,23 @@ def cnn(input_shape, num_classes, width=32, convs_per_block=1, dropout=0.5):
     return keras.Model(inputs, outputs, name="cnn")
 
 
-def mlp(input_dim, hidden=(64, 64)):
-    """Fully connected ReLU layers and one linear output, for regression."""
+def mlp(input_dim, hidden=(64, 64), num_classes=0):
+    """Fully connected ReLU layers, then one linear output (regression) or a softmax over
+    `num_classes`."""
     inputs = keras.Input((input_dim,))
     h = inputs
     for units in hidden:
         h = layers.Dense(units, activation="relu")(h)
-    return keras.Model(inputs, layers.Dense(1)(h), name="mlp")
+    head = layers.Dense(num_classes, activation="softmax") if num_classes else layers.Dense(1)
+    return keras.Model(inputs, head(h), name="mlp")
 
 
 def for_dataset(dataset):
     """The model of the experiments for a loaded `Dataset`."""
     if dataset.task == "regression":
         return mlp(dataset.x_train.shape[1])
+    if dataset.x_train.ndim == 2:  # a table
+        return mlp(dataset.x_train.shape[1], num_classes=dataset.num_classes)
     return cnn(dataset.x_train.shape[1:], dataset.num_classes)
 
 

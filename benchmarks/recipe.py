@@ -1,0 +1,329 @@
+"""The recipe of `fit_one_cycle`, choice by choice, and against the baselines a user would pick.
+
+    python benchmarks/recipe.py digits --json docs/benchmarks/recipe_digits.json
+    python benchmarks/recipe.py boston_housing --data-dir ../shared/data --json docs/benchmarks/recipe_boston_housing.json
+    python benchmarks/recipe.py fashion_mnist --variants article,cosine --baselines none --json ...
+    python benchmarks/recipe.py diabetes --variants defaults --json docs/benchmarks/heldout_diabetes.json
+    python benchmarks/recipe.py digits --quick
+
+Per seed, one range test on the freshly built model gives every suggestion; then every arm trains the
+same initial weights in the same data order. Variants call `fit_one_cycle` with the suggestion as
+`max_lr`; baselines are Keras' default rate held constant and cosine decay with warm-up over a grid of
+peaks. Every arm is judged by its validation metric at the end of training (the model the user gets),
+compared seed by seed with the reference variant and with the baselines. Finished runs are kept in
+`PATH.partial.json` next to `--json`, so a killed run continues where it stopped.
+"""
+
+import argparse
+import math
+import os
+import time
+
+import keras
+import numpy as np
+
+import onecycle
+from onecycle.experiments import arms, config, datasets, models, runner, stats, storage
+from stored_output import StoredOutput
+
+ARTICLE = {"warmup_fraction": 0.45, "annihilation_fraction": 0.1, "shape": "linear"}
+COSINE = {"warmup_fraction": 0.25, "annihilation_fraction": 0.75, "shape": "cosine"}
+
+# name -> (what it is, suggestion method, fit_one_cycle keyword arguments for a peak, weight decay)
+VARIANTS = {
+    "defaults": ("`fit_one_cycle` with no arguments", None, lambda peak: {}, 0.0),
+    "article": (
+        "linear 3 phases (45% up, 45% down, 10% to start/1000), 'minimum' suggestion, momentum 0.95-0.85",
+        "minimum",
+        lambda peak: {"schedule_kwargs": ARTICLE},
+        0.0,
+    ),
+    "cosine": (
+        "cosine 2 phases: 25% up, then down to start/1000",
+        "minimum",
+        lambda peak: {"schedule_kwargs": COSINE},
+        0.0,
+    ),
+    "valley": (
+        "article, fastai's 'valley' suggestion",
+        "valley",
+        lambda peak: {"schedule_kwargs": ARTICLE},
+        0.0,
+    ),
+    "steepest": (
+        "article, the 'steepest' suggestion",
+        "steepest",
+        lambda peak: {"schedule_kwargs": ARTICLE},
+        0.0,
+    ),
+    "no-momentum": (
+        "article, momentum held at 0.9",
+        "minimum",
+        lambda peak: {"schedule_kwargs": ARTICLE, "cycle_momentum": None},
+        0.0,
+    ),
+    "wd-1e-3": (
+        "article, decoupled weight decay 1e-3",
+        "minimum",
+        lambda peak: {"schedule_kwargs": ARTICLE},
+        1e-3,
+    ),
+    "wd-1e-2": (
+        "article, decoupled weight decay 1e-2",
+        "minimum",
+        lambda peak: {"schedule_kwargs": ARTICLE},
+        1e-2,
+    ),
+    "final-div-10": (
+        "article, ending at start/10 instead of start/1000",
+        "minimum",
+        lambda peak: {"schedule_kwargs": {**ARTICLE, "final_lr": peak / 100}},
+        0.0,
+    ),
+}
+STUDY = ("article", "cosine", "valley", "steepest", "no-momentum", "wd-1e-3", "wd-1e-2", "final-div-10")
+EPOCHS = {**config.DEFAULT_EPOCHS, "fashion_mnist": 9}
+
+
+def _model(dataset, optimizer, seed, learning_rate=None, momentum=arms.MOMENTUM):
+    keras.utils.set_random_seed(seed)
+    model = models.for_dataset(dataset)
+    rate = arms.KERAS_DEFAULT_LR[optimizer] if learning_rate is None else learning_rate
+    runner.compile_for(model, dataset, arms.make_optimizer(optimizer, rate, momentum))
+    return model
+
+
+def _suggestions(dataset, args, seed):
+    model = _model(dataset, args.optimizer, seed)
+    found = onecycle.find_lr(
+        model,
+        dataset.x_train,
+        dataset.y_train,
+        batch_size=args.batch_size,
+        num_steps=args.steps,
+        seed=seed,
+        verbose=0,
+    )
+    return {method: found.suggest(method) for method in onecycle.SUGGESTION_METHODS}
+
+
+def _outcome(model, history, dataset):
+    values = [v if math.isfinite(v) else None for v in history.history[f"val_{dataset.metric}"]]
+    test = model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0, return_dict=True)[
+        dataset.metric
+    ]
+    return {"val": values, "final_val": values[-1], "test": test if math.isfinite(test) else None}
+
+
+def _train_variant(dataset, args, name, seed, suggestions):
+    _, method, kwargs, weight_decay = VARIANTS[name]
+    peak = suggestions[method or onecycle.DEFAULT_SUGGESTION]
+    model = _model(dataset, args.optimizer, seed)
+    model.optimizer.weight_decay = weight_decay or None
+    history = onecycle.fit_one_cycle(
+        model,
+        dataset.x_train,
+        dataset.y_train,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        max_lr=peak,
+        verbose=0,
+        validation_data=(dataset.x_val, dataset.y_val),
+        **kwargs(peak),
+    )
+    return {"lr": peak, **_outcome(model, history, dataset)}
+
+
+def _train_baseline(dataset, args, arm, rate, seed):
+    steps = math.ceil(len(dataset.x_train) / args.batch_size)
+    plan = arms.plan(arm, optimizer=args.optimizer, rate=rate, epochs=args.epochs, steps_per_epoch=steps)
+    model = _model(dataset, args.optimizer, seed, plan.learning_rate, plan.momentum)
+    history = model.fit(
+        dataset.x_train,
+        dataset.y_train,
+        epochs=plan.epochs,
+        batch_size=args.batch_size,
+        verbose=0,
+        validation_data=(dataset.x_val, dataset.y_val),
+    )
+    return {"lr": arms.rate_of(arm, args.optimizer, rate), **_outcome(model, history, dataset)}
+
+
+class Progress:
+    """Finished runs and range tests, kept on disk after each one."""
+
+    def __init__(self, path, setup):
+        self.path, self.setup = path, setup
+        self.record = {"setup": setup, "suggestions": {}, "runs": {}}
+        if path and os.path.exists(path):
+            stored = storage.read_json(path)
+            if stored["setup"] != setup:
+                raise SystemExit(f"{path} holds runs of another setup; delete it or change --json")
+            self.record = stored
+
+    def get(self, section, key, compute):
+        if key not in self.record[section]:
+            start = time.perf_counter()
+            value = compute()
+            if section == "runs":
+                value["seconds"] = time.perf_counter() - start
+                print(f"  {key}: final val {value['final_val']}, {value['seconds']:.0f} s", flush=True)
+            self.record[section][key] = value
+            if self.path:
+                storage.write_json(self.path, self.record)
+        return self.record[section][key]
+
+
+def _by_seed(runs, key, seeds, field="final_val"):
+    return {s: runs[f"{key}/{s}"][field] for s in seeds}
+
+
+def _fmt(mean_std, digits=4):
+    mean, std = mean_std
+    if mean is None:
+        return "diverged"
+    return f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if std is not None else "")
+
+
+def _delta(p, metric):
+    if p.verdict == "n/a":
+        return "n/a"
+    scale, unit = (100, " pts") if stats.higher_is_better(metric) else (1, "")
+    return f"{p.mean * scale:+.2f}{unit} ± {p.std * scale:.2f} (se {p.se * scale:.2f}): {p.verdict}"
+
+
+def _choose_cosine(runs, rates, seeds, metric):
+    """The cosine peak with the best mean final validation metric, and whether it sits at an edge."""
+    better = max if stats.higher_is_better(metric) else min
+    means = {}
+    for rate in rates:
+        values = [runs[f"cosine@{rate:.3g}/{s}"]["final_val"] for s in seeds]
+        mean = stats.mean_std(values)[0] if all(v is not None for v in values) else None
+        if mean is not None:
+            means[rate] = mean
+    best = better(means, key=means.get)
+    return best, best in (rates[0], rates[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", choices=list(datasets.REGISTRY))
+    parser.add_argument("--variants", default=",".join(STUDY), help=f"comma-separated: {', '.join(VARIANTS)}")
+    parser.add_argument("--reference", help="the variant others are compared with; default the first")
+    parser.add_argument("--baselines", default="all", choices=["all", "none"])
+    parser.add_argument("--optimizer", choices=arms.OPTIMIZERS)
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=200, help="steps of each range test")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--quick", action="store_true", help="2 epochs, 2 seeds, 200 samples")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    variants = [v.strip() for v in args.variants.split(",")]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"--variants: unknown variant {', '.join(unknown)} (choose from {', '.join(VARIANTS)})")
+    reference = args.reference or variants[0]
+    args.optimizer = args.optimizer or config.DEFAULT_OPTIMIZER.get(args.dataset, "sgd")
+    args.epochs = args.epochs or EPOCHS.get(args.dataset, 10)
+    subset = None
+    if args.quick:
+        args.epochs, args.seeds, args.steps, subset = 2, 2, 20, 200
+    dataset = datasets.load(args.dataset, args.data_dir, subset, 0)
+    metric, seeds = dataset.metric, list(range(args.seeds))
+    setup = {k: getattr(args, k) for k in ("dataset", "optimizer", "epochs", "batch_size", "steps", "quick")}
+    progress = Progress(args.json and f"{args.json}.partial.json", setup)
+    suggestions = {
+        s: progress.get("suggestions", str(s), lambda s=s: _suggestions(dataset, args, s)) for s in seeds
+    }
+    for name in variants:
+        for s in seeds:
+            progress.get(
+                "runs", f"{name}/{s}", lambda: _train_variant(dataset, args, name, s, suggestions[s])
+            )
+    grid, baselines = [], []
+    if args.baselines == "all":
+        grid = [suggestions[0]["minimum"] * 10**e for e in config.AUTO_GRID_EXPONENTS]
+        for rate in grid:
+            for s in seeds:
+                progress.get(
+                    "runs",
+                    f"cosine@{rate:.3g}/{s}",
+                    lambda: _train_baseline(dataset, args, "cosine", rate, s),
+                )
+        for s in seeds:
+            progress.get(
+                "runs",
+                f"keras-default/{s}",
+                lambda: _train_baseline(dataset, args, "constant-default", None, s),
+            )
+    runs = progress.record["runs"]
+
+    out = StoredOutput(args.json)
+    out.line(
+        f"{dataset.name}, {args.optimizer}, {args.epochs} epochs, batch {args.batch_size}, seeds {seeds[0]}-{seeds[-1]}; "
+        f"{metric} at the end of training (mean ± std over seeds); differences paired by seed."
+    )
+    out.line()
+    columns = ["arm", "what", "peak (mean)", f"final val {metric}", f"vs {reference} (val)"]
+    if grid:
+        best_rate, at_edge = _choose_cosine(runs, grid, seeds, metric)
+        baselines = [(f"cosine@{best_rate:.3g}", "best cosine"), ("keras-default", "Keras default")]
+        columns += [f"vs {label} (val)" for _, label in baselines]
+    columns.append(f"test {metric}")
+    out.line("| " + " | ".join(columns) + " |")
+    out.line("|" + "---|" * len(columns))
+    rows = []
+    for name in variants:
+        val = _by_seed(runs, name, seeds)
+        cells = [
+            f"`{name}`",
+            VARIANTS[name][0],
+            f"{np.mean([runs[f'{name}/{s}']['lr'] for s in seeds]):.3g}",
+            _fmt(stats.mean_std(list(val.values()))),
+            "reference"
+            if name == reference
+            else _delta(stats.paired(val, _by_seed(runs, reference, seeds), metric), metric),
+        ]
+        versus = {key: stats.paired(val, _by_seed(runs, key, seeds), metric) for key, _ in baselines}
+        cells += [_delta(p, metric) for p in versus.values()]
+        cells.append(_fmt(stats.mean_std([runs[f"{name}/{s}"]["test"] for s in seeds])))
+        out.line("| " + " | ".join(cells) + " |")
+        rows.append(
+            {
+                "variant": name,
+                "what": VARIANTS[name][0],
+                "final_val": stats.mean_std(list(val.values())),
+                "test": stats.mean_std([runs[f"{name}/{s}"]["test"] for s in seeds]),
+                "vs_reference": None
+                if name == reference
+                else stats.paired(val, _by_seed(runs, reference, seeds), metric).as_dict(),
+                "vs_baselines": {key: p.as_dict() for key, p in versus.items()},
+            }
+        )
+    for key, label in baselines:
+        val = _by_seed(runs, key, seeds)
+        cells = [f"`{key}`", label, f"{runs[f'{key}/0']['lr']:.3g}", _fmt(stats.mean_std(list(val.values())))]
+        cells += [""] * (len(columns) - 5) + [
+            _fmt(stats.mean_std([runs[f"{key}/{s}"]["test"] for s in seeds]))
+        ]
+        out.line("| " + " | ".join(cells) + " |")
+    if grid:
+        out.line()
+        out.line(
+            f"Cosine with warm-up: peaks {', '.join(f'{r:.3g}' for r in grid)}; chosen on validation: {best_rate:.3g}"
+            + (" (at the grid's edge)" if at_edge else " (inside the grid)")
+            + "."
+        )
+    seconds = [r["seconds"] for r in runs.values()]
+    out.line(f"{len(runs)} trainings, {sum(seconds) / 60:.1f} minutes in all.")
+    out.save(
+        setup=setup, reference=reference, rows=rows, runs=runs, suggestions=progress.record["suggestions"]
+    )
+    if args.json and os.path.exists(f"{args.json}.partial.json"):
+        os.remove(f"{args.json}.partial.json")
+
+
+if __name__ == "__main__":
+    main()
