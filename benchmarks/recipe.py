@@ -155,16 +155,18 @@ class Progress:
     def __init__(self, path, setup):
         self.path, self.setup = path, setup
         self.record = {"setup": setup, "suggestions": {}, "runs": {}}
-        if path and os.path.exists(path):
-            stored = storage.read_json(path)
-            if stored["setup"] != setup:
-                raise SystemExit(f"{path} holds runs of another setup; delete it or change --json")
-            self.record = stored
+        for stored_at in (path, path and path.removesuffix(".partial.json")):
+            if stored_at and os.path.exists(stored_at):
+                stored = storage.read_json(stored_at)
+                if stored["setup"] != setup:
+                    raise SystemExit(f"{stored_at} holds runs of another setup; delete it or change --json")
+                self.record = {k: stored[k] for k in self.record}
+                break
 
-    def get(self, section, key, compute):
+    def get(self, section, key, compute, *args):
         if key not in self.record[section]:
             start = time.perf_counter()
-            value = compute()
+            value = compute(*args)
             if section == "runs":
                 value["seconds"] = time.perf_counter() - start
                 print(f"  {key}: final val {value['final_val']}, {value['seconds']:.0f} s", flush=True)
@@ -205,7 +207,7 @@ def _choose_cosine(runs, rates, seeds, metric):
     return best, best in (rates[0], rates[-1])
 
 
-def main():
+def _arguments():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", choices=list(datasets.REGISTRY))
     parser.add_argument("--variants", default=",".join(STUDY), help=f"comma-separated: {', '.join(VARIANTS)}")
@@ -218,111 +220,148 @@ def main():
     parser.add_argument("--steps", type=int, default=200, help="steps of each range test")
     parser.add_argument("--data-dir")
     parser.add_argument("--quick", action="store_true", help="2 epochs, 2 seeds, 200 samples")
-    parser.add_argument("--json")
+    parser.add_argument("--target", type=float, help="also report the first epoch reaching this val metric")
+    parser.add_argument(
+        "--json", help="store the table and every run; runs already stored there are not redone"
+    )
     args = parser.parse_args()
-    variants = [v.strip() for v in args.variants.split(",")]
-    unknown = [v for v in variants if v not in VARIANTS]
+    args.variants = [v.strip() for v in args.variants.split(",")]
+    unknown = [v for v in args.variants if v not in VARIANTS]
     if unknown:
         parser.error(f"--variants: unknown variant {', '.join(unknown)} (choose from {', '.join(VARIANTS)})")
-    reference = args.reference or variants[0]
+    if args.reference not in (None, *args.variants):
+        parser.error(f"--reference: {args.reference!r} is not one of --variants")
+    args.reference = args.reference or args.variants[0]
     args.optimizer = args.optimizer or config.DEFAULT_OPTIMIZER.get(args.dataset, "sgd")
     args.epochs = args.epochs or EPOCHS.get(args.dataset, 10)
-    subset = None
+    args.subset = None
     if args.quick:
-        args.epochs, args.seeds, args.steps, subset = 2, 2, 20, 200
-    dataset = datasets.load(args.dataset, args.data_dir, subset, 0)
-    metric, seeds = dataset.metric, list(range(args.seeds))
-    setup = {k: getattr(args, k) for k in ("dataset", "optimizer", "epochs", "batch_size", "steps", "quick")}
-    progress = Progress(args.json and f"{args.json}.partial.json", setup)
-    suggestions = {
-        s: progress.get("suggestions", str(s), lambda s=s: _suggestions(dataset, args, s)) for s in seeds
-    }
-    for name in variants:
-        for s in seeds:
-            progress.get(
-                "runs", f"{name}/{s}", lambda: _train_variant(dataset, args, name, s, suggestions[s])
-            )
-    grid, baselines = [], []
-    if args.baselines == "all":
-        grid = [suggestions[0]["minimum"] * 10**e for e in config.AUTO_GRID_EXPONENTS]
-        for rate in grid:
-            for s in seeds:
-                progress.get(
-                    "runs",
-                    f"cosine@{rate:.3g}/{s}",
-                    lambda: _train_baseline(dataset, args, "cosine", rate, s),
-                )
-        for s in seeds:
-            progress.get(
-                "runs",
-                f"keras-default/{s}",
-                lambda: _train_baseline(dataset, args, "constant-default", None, s),
-            )
-    runs = progress.record["runs"]
+        args.epochs, args.seeds, args.steps, args.subset = 2, 2, 20, 200
+    return args
 
-    out = StoredOutput(args.json)
+
+def _train_all(dataset, args, progress, seeds):
+    """Every run, each skipped when `progress` holds it; returns the cosine grid (empty without baselines)."""
+    suggestions = {s: progress.get("suggestions", str(s), _suggestions, dataset, args, s) for s in seeds}
+    for name in args.variants:
+        for s in seeds:
+            progress.get("runs", f"{name}/{s}", _train_variant, dataset, args, name, s, suggestions[s])
+    if args.baselines == "none":
+        return []
+    grid = [suggestions[0]["minimum"] * 10**e for e in config.AUTO_GRID_EXPONENTS]
+    for rate in grid:
+        for s in seeds:
+            progress.get("runs", f"cosine@{rate:.3g}/{s}", _train_baseline, dataset, args, "cosine", rate, s)
+    for s in seeds:
+        progress.get(
+            "runs", f"keras-default/{s}", _train_baseline, dataset, args, "constant-default", None, s
+        )
+    return grid
+
+
+def _variant_row(runs, name, reference, baselines, seeds, metric):
+    val = _by_seed(runs, name, seeds)
+    versus = {key: stats.paired(val, _by_seed(runs, key, seeds), metric) for key, _ in baselines}
+    to_reference = None if name == reference else stats.paired(val, _by_seed(runs, reference, seeds), metric)
+    row = {
+        "variant": name,
+        "what": VARIANTS[name][0],
+        "peak_mean": float(np.mean([runs[f"{name}/{s}"]["lr"] for s in seeds])),
+        "final_val": stats.mean_std(list(val.values())),
+        "test": stats.mean_std([runs[f"{name}/{s}"]["test"] for s in seeds]),
+        "vs_reference": to_reference and to_reference.as_dict(),
+        "vs_baselines": {key: p.as_dict() for key, p in versus.items()},
+    }
+    cells = [f"`{name}`", row["what"], f"{row['peak_mean']:.3g}", _fmt(row["final_val"])]
+    cells.append("reference" if to_reference is None else _delta(to_reference, metric))
+    cells += [_delta(p, metric) for p in versus.values()] + [_fmt(row["test"])]
+    return row, cells
+
+
+def first_epochs(runs, key, seeds, target, metric):
+    """Per seed, the first epoch (from 1) whose validation metric reaches `target`, or None."""
+    reached = (lambda v: v >= target) if stats.higher_is_better(metric) else (lambda v: v <= target)
+    epochs = {}
+    for s in seeds:
+        hits = [i + 1 for i, v in enumerate(runs[f"{key}/{s}"]["val"]) if v is not None and reached(v)]
+        epochs[s] = hits[0] if hits else None
+    return epochs
+
+
+def _reaching(epochs):
+    hits = [e for e in epochs.values() if e is not None]
+    mean = f", mean epoch {np.mean(hits):.1f}" if hits else ""
+    return f"{len(hits)}/{len(epochs)}{mean}"
+
+
+def _baseline_cells(runs, key, label, seeds, blanks):
+    val = stats.mean_std([runs[f"{key}/{s}"]["final_val"] for s in seeds])
+    test = stats.mean_std([runs[f"{key}/{s}"]["test"] for s in seeds])
+    return [f"`{key}`", label, f"{runs[f'{key}/0']['lr']:.3g}", _fmt(val), *[""] * blanks, _fmt(test)]
+
+
+def _report(out, dataset, args, runs, grid, seeds):
+    metric = dataset.metric
     out.line(
         f"{dataset.name}, {args.optimizer}, {args.epochs} epochs, batch {args.batch_size}, seeds {seeds[0]}-{seeds[-1]}; "
         f"{metric} at the end of training (mean ± std over seeds); differences paired by seed."
     )
     out.line()
-    columns = ["arm", "what", "peak (mean)", f"final val {metric}", f"vs {reference} (val)"]
+    baselines = []
     if grid:
         best_rate, at_edge = _choose_cosine(runs, grid, seeds, metric)
         baselines = [(f"cosine@{best_rate:.3g}", "best cosine"), ("keras-default", "Keras default")]
-        columns += [f"vs {label} (val)" for _, label in baselines]
-    columns.append(f"test {metric}")
+    columns = ["arm", "what", "peak (mean)", f"final val {metric}", f"vs {args.reference} (val)"]
+    columns += [f"vs {label} (val)" for _, label in baselines] + [f"test {metric}"]
+    if args.target is not None:
+        columns.append(f"seeds reaching val {args.target:g}")
     out.line("| " + " | ".join(columns) + " |")
     out.line("|" + "---|" * len(columns))
     rows = []
-    for name in variants:
-        val = _by_seed(runs, name, seeds)
-        cells = [
-            f"`{name}`",
-            VARIANTS[name][0],
-            f"{np.mean([runs[f'{name}/{s}']['lr'] for s in seeds]):.3g}",
-            _fmt(stats.mean_std(list(val.values()))),
-            "reference"
-            if name == reference
-            else _delta(stats.paired(val, _by_seed(runs, reference, seeds), metric), metric),
-        ]
-        versus = {key: stats.paired(val, _by_seed(runs, key, seeds), metric) for key, _ in baselines}
-        cells += [_delta(p, metric) for p in versus.values()]
-        cells.append(_fmt(stats.mean_std([runs[f"{name}/{s}"]["test"] for s in seeds])))
+    for name in args.variants:
+        row, cells = _variant_row(runs, name, args.reference, baselines, seeds, metric)
+        if args.target is not None:
+            row["first_epochs"] = first_epochs(runs, name, seeds, args.target, metric)
+            cells.append(_reaching(row["first_epochs"]))
+        rows.append(row)
         out.line("| " + " | ".join(cells) + " |")
-        rows.append(
-            {
-                "variant": name,
-                "what": VARIANTS[name][0],
-                "final_val": stats.mean_std(list(val.values())),
-                "test": stats.mean_std([runs[f"{name}/{s}"]["test"] for s in seeds]),
-                "vs_reference": None
-                if name == reference
-                else stats.paired(val, _by_seed(runs, reference, seeds), metric).as_dict(),
-                "vs_baselines": {key: p.as_dict() for key, p in versus.items()},
-            }
-        )
     for key, label in baselines:
-        val = _by_seed(runs, key, seeds)
-        cells = [f"`{key}`", label, f"{runs[f'{key}/0']['lr']:.3g}", _fmt(stats.mean_std(list(val.values())))]
-        cells += [""] * (len(columns) - 5) + [
-            _fmt(stats.mean_std([runs[f"{key}/{s}"]["test"] for s in seeds]))
-        ]
+        cells = _baseline_cells(runs, key, label, seeds, 1 + len(baselines))
+        if args.target is not None:
+            cells.append(_reaching(first_epochs(runs, key, seeds, args.target, metric)))
         out.line("| " + " | ".join(cells) + " |")
     if grid:
+        where = "at the grid's edge" if at_edge else "inside the grid"
         out.line()
         out.line(
-            f"Cosine with warm-up: peaks {', '.join(f'{r:.3g}' for r in grid)}; chosen on validation: {best_rate:.3g}"
-            + (" (at the grid's edge)" if at_edge else " (inside the grid)")
-            + "."
+            f"Cosine with warm-up, peaks {', '.join(f'{r:.3g}' for r in grid)}: chosen on validation "
+            f"{best_rate:.3g} ({where})."
         )
-    seconds = [r["seconds"] for r in runs.values()]
-    out.line(f"{len(runs)} trainings, {sum(seconds) / 60:.1f} minutes in all.")
+    minutes = sum(r["seconds"] for r in runs.values()) / 60
+    out.line(f"{len(runs)} trainings, {minutes:.1f} minutes in all.")
+    return rows
+
+
+def main():
+    args = _arguments()
+    dataset = datasets.load(args.dataset, args.data_dir, args.subset, 0)
+    seeds = list(range(args.seeds))
+    setup = {k: getattr(args, k) for k in ("dataset", "optimizer", "epochs", "batch_size", "steps", "quick")}
+    partial = args.json and f"{args.json}.partial.json"
+    progress = Progress(partial, setup)
+    grid = _train_all(dataset, args, progress, seeds)
+    runs = progress.record["runs"]
+    out = StoredOutput(args.json)
+    rows = _report(out, dataset, args, runs, grid, seeds)
     out.save(
-        setup=setup, reference=reference, rows=rows, runs=runs, suggestions=progress.record["suggestions"]
+        setup=setup,
+        reference=args.reference,
+        rows=rows,
+        runs=runs,
+        suggestions=progress.record["suggestions"],
     )
-    if args.json and os.path.exists(f"{args.json}.partial.json"):
-        os.remove(f"{args.json}.partial.json")
+    if partial and os.path.exists(partial):
+        os.remove(partial)
 
 
 if __name__ == "__main__":

@@ -23,3 +23,4 @@ python benchmarks/batch_size.py digits --quick > /dev/null
 python benchmarks/time_to_accuracy.py --quick > /dev/null
 python benchmarks/transfer.py --quick > /dev/null
 python benchmarks/wd_quality.py digits --quick > /dev/null
+python benchmarks/recipe.py digits --quick --variants defaults,cosine > /dev/null

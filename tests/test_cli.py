@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from onecycle.experiments import datasets
+from onecycle.experiments import datasets, models
 from onecycle.experiments.cli import main
 
 SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
@@ -324,3 +324,22 @@ def test_full_disk_exits_2_and_leaves_only_whole_files(tmp_path, capsys, tiny_di
         assert not path.name.endswith((".tmp", ".tmp.png"))
         if path.suffix == ".json":
             json.loads(path.read_text())  # whole, not cut
+
+
+@pytest.mark.parametrize(
+    "dataset,task,features", [("diabetes", "regression", 10), ("breast_cancer", "classification", 30)]
+)
+def test_bundled_tables_split_and_train(tmp_path, capsys, dataset, task, features):
+    data = datasets.load(dataset)
+    sizes = data.sizes()
+    assert data.task == task and data.x_train.shape[1] == features
+    assert sum(sizes.values()) == {"diabetes": 442, "breast_cancer": 569}[dataset]
+    assert sizes["test"] == round(0.2 * sum(sizes.values()))
+    assert abs(float(data.x_train.mean())) < 1e-5  # standardized with training statistics
+    model = models.for_dataset(data)
+    assert model.output.shape[-1] == (2 if task == "classification" else 1)
+    out_dir = tmp_path / dataset
+    code, _, err = _run(capsys, "compare", dataset, *TINY, "--arms", "onecycle", "--out", str(out_dir))
+    assert code == 0, err
+    results = json.loads((out_dir / "results.json").read_text())
+    assert results["dataset"]["metric"] == ("rmse" if task == "regression" else "accuracy")

@@ -261,3 +261,29 @@ def test_a_seed_run_in_two_folders_counts_once(tmp_path):
         (tmp_path / name / "config.json").write_text(json.dumps({"optimizer": "sgd"}))
     runs = report.all_runs(str(tmp_path / "chosen"), {"optimizer": "sgd"}, chosen)
     assert sorted(r["seed"] for r in runs) == [0, 1, 2]
+
+
+def _recipe_record(dataset, metric, reference, effects):
+    rows = [{"variant": reference, "vs_reference": None}]
+    for name, (mean, se) in effects.items():
+        gain = mean if metric == "accuracy" else -mean
+        verdict = "beats" if gain > 2 * se else "loses" if gain < -2 * se else "tie"
+        rows.append(
+            {"variant": name, "vs_reference": {"mean": mean, "se": se, "std": se, "verdict": verdict}}
+        )
+    return {"setup": {"dataset": dataset}, "metric": metric, "reference": reference, "rows": rows}
+
+
+def test_recipe_table_puts_each_choice_against_each_task(tmp_path):
+    from onecycle.experiments import docs
+
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(_recipe_record("digits", "accuracy", "article", {"cosine": (0.01, 0.002)})))
+    b.write_text(
+        json.dumps(_recipe_record("boston", "rmse", "article", {"cosine": (0.3, 0.1), "wd": (-0.1, 0.2)}))
+    )
+    lines = docs.render(f"recipe {a} {b}").splitlines()
+    assert lines[0] == "| choice | digits (accuracy, vs `article`) | boston (rmse, vs `article`) |"
+    assert lines[2] == "| `article` | reference | reference |"
+    assert lines[3] == "| `cosine` | +1.00 pts (se 0.20): beats | +0.30 (se 0.10): loses |"
+    assert lines[4] == "| `wd` | not run | -0.10 (se 0.20): tie |"

@@ -13,14 +13,16 @@ Kinds: `rows RUN_DIR` (every arm), `chosen RUN_DIR` (the baselines chosen on val
 on the test split), `headline RUN_DIR...` (one line per run folder, for the README), `epochs
 RUN_DIR` (epochs to the best constant rate's best validation value), `goal RUN_DIR ARM FIELD OP
 THRESHOLD` (an arm's figure against a goal), `benchmark JSON_FILE` (the markdown table a benchmark
-stored in its JSON output), `finder_quality JSON_FILE` (benchmarks/finder_quality.py's output).
+stored in its JSON output), `finder_quality JSON_FILE` (benchmarks/finder_quality.py's output),
+`recipe JSON_FILE...` (benchmarks/recipe.py's outputs: each variant's paired effect, one column per
+task).
 `--check` writes nothing and fails when a file is out of date.
 """
 
 import os
 import re
 
-from onecycle.experiments import report, storage, summary
+from onecycle.experiments import report, stats, storage, summary
 
 BLOCK = re.compile(r"(<!-- generated: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
 
@@ -190,6 +192,38 @@ def _benchmark(path):
     return record["table"]
 
 
+def _effect(paired, metric):
+    if paired is None or paired["verdict"] == "n/a":
+        return "n/a"
+    scale, unit = (100, " pts") if stats.higher_is_better(metric) else (1, "")
+    return f"{paired['mean'] * scale:+.2f}{unit} (se {paired['se'] * scale:.2f}): {paired['verdict']}"
+
+
+def _recipe(paths):
+    """One row per variant, one column per task: its paired effect on the final validation metric
+    against each task's reference variant."""
+    records = [storage.read_json(p) for p in paths]
+    variants = []
+    for record in records:
+        variants += [r["variant"] for r in record["rows"] if r["variant"] not in variants]
+    header = [f"{r['setup']['dataset']} ({r['metric']}, vs `{r['reference']}`)" for r in records]
+    lines = ["| choice | " + " | ".join(header) + " |", "|---|" + "---|" * len(records)]
+    for name in variants:
+        cells = []
+        for record in records:
+            row = next((r for r in record["rows"] if r["variant"] == name), None)
+            if row is None:
+                cells.append("not run")
+            else:
+                cells.append(
+                    "reference"
+                    if name == record["reference"]
+                    else _effect(row["vs_reference"], record["metric"])
+                )
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 KINDS = {
     "rows": lambda dirs: report.rows_table(_table(dirs[0])[0]),
     "chosen": lambda dirs: report.chosen_table(_table(dirs[0])[0]),
@@ -198,6 +232,7 @@ KINDS = {
     "headline": _headline,
     "benchmark": lambda paths: _benchmark(paths[0]),
     "finder_quality": lambda paths: _finder_quality(paths[0]),
+    "recipe": _recipe,
     "epochs": _epochs_claim,
     "goal": _goal,
 }
