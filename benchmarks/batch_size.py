@@ -17,15 +17,12 @@ import math
 import keras
 
 import onecycle
-from onecycle.experiments import arms, datasets, models
+from onecycle.experiments import arms, datasets, runner
 from stored_output import StoredOutput
 
 
 def _model(dataset, seed=0):
-    keras.utils.set_random_seed(seed)
-    model = models.for_dataset(dataset)
-    model.compile(arms.make_optimizer("sgd", 0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
+    return runner.seeded_model(dataset, arms.make_optimizer("sgd", 0.01), seed)
 
 
 def main():

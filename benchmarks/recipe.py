@@ -19,11 +19,10 @@ import math
 import os
 import time
 
-import keras
 import numpy as np
 
 import onecycle
-from onecycle.experiments import arms, config, datasets, models, runner, stats, storage
+from onecycle.experiments import arms, config, datasets, runner, stats, storage
 from stored_output import StoredOutput
 
 ARTICLE = {"warmup_fraction": 0.45, "annihilation_fraction": 0.1, "shape": "linear"}
@@ -86,11 +85,8 @@ EPOCHS = {**config.DEFAULT_EPOCHS, "fashion_mnist": 9}
 
 
 def _model(dataset, optimizer, seed, learning_rate=None, momentum=arms.MOMENTUM):
-    keras.utils.set_random_seed(seed)
-    model = models.for_dataset(dataset)
     rate = arms.KERAS_DEFAULT_LR[optimizer] if learning_rate is None else learning_rate
-    runner.compile_for(model, dataset, arms.make_optimizer(optimizer, rate, momentum))
-    return model
+    return runner.seeded_model(dataset, arms.make_optimizer(optimizer, rate, momentum), seed)
 
 
 def _suggestions(dataset, args, seed):

@@ -30,7 +30,7 @@ import keras
 import numpy as np
 
 import onecycle
-from onecycle.experiments import datasets, models, runner, stats, storage
+from onecycle.experiments import datasets, runner, stats, storage
 from stored_output import StoredOutput
 
 
@@ -70,9 +70,7 @@ def torch_curve(max_lr):
 
 
 def _fit_one_cycle_run(dataset, *, epochs, batch_size, seed, **fit_kwargs):
-    keras.utils.set_random_seed(seed)
-    model = models.for_dataset(dataset)
-    runner.compile_for(model, dataset, onecycle.optimizers.SGD(momentum=0.9))
+    model = runner.seeded_model(dataset, onecycle.optimizers.SGD(momentum=0.9), seed)
     start = time.perf_counter()
     clock = EpochClock(start)
     history = onecycle.fit_one_cycle(

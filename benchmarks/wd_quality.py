@@ -15,22 +15,19 @@ import argparse
 import math
 import time
 
-import keras
 import numpy as np
 
 import onecycle
-from onecycle.experiments import datasets, models, runner, stats
+from onecycle.experiments import arms, datasets, runner, stats
 from stored_output import StoredOutput
 
 WEIGHT_DECAYS = (0.0, 1e-4, 1e-3, 1e-2, 1e-1)
 
 
 def _compiled(dataset, optimizer, seed=0):
-    keras.utils.set_random_seed(seed)
-    model = models.for_dataset(dataset)
-    make = onecycle.optimizers.SGD if optimizer == "sgd" else onecycle.optimizers.Adam
-    runner.compile_for(model, dataset, make(momentum=0.9) if optimizer == "sgd" else make())
-    return model
+    return runner.seeded_model(
+        dataset, arms.make_optimizer(optimizer, arms.KERAS_DEFAULT_LR[optimizer]), seed
+    )
 
 
 def _train(dataset, optimizer, lr, wd, seed, epochs, batch_size):

@@ -7,7 +7,7 @@ echo "== ruff, the API site, the generated docs"
 ruff check src tests benchmarks
 ruff format --check src tests benchmarks
 mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
-onecycle docs README.md docs/RESULTS.md docs/BENCHMARKS.md docs/guides/choosing.md --check
+onecycle docs README.md docs/RESULTS.md docs/RECIPE.md docs/BENCHMARKS.md docs/guides/choosing.md --check
 echo "== TensorFlow: every test"
 python -m pytest -q -rs -p no:cacheprovider tests
 for backend in jax torch; do

@@ -75,6 +75,15 @@ def compile_for(model, dataset, optimizer):
         model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
 
 
+def seeded_model(dataset, optimizer, seed):
+    """The dataset's model with the initial weights of `seed`, compiled with `optimizer`. The global
+    seed is set too, so the data order of the next `fit` follows `seed`: runs of one seed pair."""
+    keras.utils.set_random_seed(seed)
+    model = models.for_dataset(dataset)
+    compile_for(model, dataset, optimizer)
+    return model
+
+
 def prepare_run_dir(config):
     """Check that the run folder can be written (empty, or `overwrite`) and create it."""
     path = config.out_dir()
@@ -96,11 +105,8 @@ def prepare_run_dir(config):
 
 
 def range_test(config, dataset, verbose):
-    keras.utils.set_random_seed(config.seed)
-    model = models.for_dataset(dataset)
-    compile_for(
-        model, dataset, arms.make_optimizer(config.optimizer, arms.KERAS_DEFAULT_LR[config.optimizer])
-    )
+    optimizer = arms.make_optimizer(config.optimizer, arms.KERAS_DEFAULT_LR[config.optimizer])
+    model = seeded_model(dataset, optimizer, config.seed)
     return onecycle.find_lr(
         model,
         dataset.x_train,
@@ -181,13 +187,11 @@ def backup_dir(run_dir, label, seed):
 def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None):
     """One training run of `arm` at `rate` (ignored by arms that pick their own), resumable from its
     backup in `run_dir`; returns its record for results.json."""
-    keras.utils.set_random_seed(seed)
-    model = models.for_dataset(dataset)
     steps_per_epoch = math.ceil(len(dataset.x_train) / config.batch_size)
     plan = arms.plan(
         arm, optimizer=config.optimizer, rate=rate, epochs=config.epochs, steps_per_epoch=steps_per_epoch
     )
-    compile_for(model, dataset, plan.optimizer)
+    model = seeded_model(dataset, plan.optimizer, seed)
     backups = backup_dir(run_dir, label or arm, seed)
     _check_backup(model, backups)
     os.makedirs(backups, exist_ok=True)
