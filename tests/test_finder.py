@@ -80,6 +80,37 @@ def test_validation_data_is_recorded_instead(tiny_classifier):
     assert np.ptp(result.losses) < 1e-2
 
 
+def test_validation_data_with_sample_weights_or_as_a_dataset(tiny_classifier):
+    model, x, y = tiny_classifier()
+    weights = np.ones(32, "float32")
+    with_weights = find_lr(model, x, y, num_steps=5, validation_data=(x[:32], y[:32], weights), verbose=0)
+    plain = find_lr(model, x, y, num_steps=5, validation_data=(x[:32], y[:32]), verbose=0)
+    # the same first validation loss (later steps differ by the dropout masks drawn)
+    assert with_weights.losses[0] == pytest.approx(plain.losses[0], rel=1e-5)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        dataset = tf.data.Dataset.from_tensor_slices((x[:32], y[:32])).batch(8)
+        batched = find_lr(model, x, y, num_steps=5, validation_data=dataset, verbose=0)
+        assert batched.losses[0] == pytest.approx(plain.losses[0], rel=1e-5)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_validation_loss_in_chunks_is_evaluates_loss(tiny_classifier, weighted):
+    from onecycle import finder
+
+    model, _, _ = tiny_classifier()
+    model.fit(*tiny_classifier()[1:], epochs=1, verbose=0)  # away from the initial weights
+    _, x_val, y_val = tiny_classifier(seed=1, n=2500)  # three chunks, the last one short
+    rng = np.random.default_rng(0)
+    weights = rng.uniform(0.5, 2.0, size=len(y_val)).astype("float32")
+    data = (x_val, y_val, weights) if weighted else (x_val, y_val)
+    expected = model.evaluate(
+        x_val, y_val, sample_weight=weights if weighted else None, batch_size=32, verbose=0, return_dict=True
+    )["loss"]
+    assert finder._validation_loss(model, data, 32) == pytest.approx(expected, rel=1e-5)
+
+
 @pytest.mark.parametrize(
     "kwargs,match",
     [
