@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 import onecycle
-from onecycle.experiments import arms, config, datasets, runner, stats, storage
+from onecycle.experiments import arms, config, datasets, report, runner, stats, storage
 from stored_output import StoredOutput
 
 ARTICLE = {"warmup_fraction": 0.45, "annihilation_fraction": 0.1, "shape": "linear"}
@@ -208,14 +208,20 @@ def _arguments():
     parser.add_argument("dataset", choices=list(datasets.REGISTRY))
     parser.add_argument("--variants", default=",".join(STUDY), help=f"comma-separated: {', '.join(VARIANTS)}")
     parser.add_argument("--reference", help="the variant others are compared with; default the first")
-    parser.add_argument("--baselines", default="all", choices=["all", "none"])
+    parser.add_argument(
+        "--baselines",
+        default="all",
+        help="'all' (train the cosine grid and Keras' default here), 'none', or the run folder of an "
+        "`onecycle compare` on the same data, epochs and seeds: its cosine rate chosen on validation and "
+        "its Keras-default arm are paired with the variants here",
+    )
     parser.add_argument("--optimizer", choices=arms.OPTIMIZERS)
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=200, help="steps of each range test")
     parser.add_argument("--data-dir")
-    parser.add_argument("--quick", action="store_true", help="2 epochs, 2 seeds, 200 samples")
+    parser.add_argument("--quick", action="store_true", help="2 epochs, 2 seeds, 200 samples, 2 cosine peaks")
     parser.add_argument("--target", type=float, help="also report the first epoch reaching this val metric")
     parser.add_argument(
         "--json", help="store the table and every run; runs already stored there are not redone"
@@ -228,12 +234,40 @@ def _arguments():
     if args.reference not in (None, *args.variants):
         parser.error(f"--reference: {args.reference!r} is not one of --variants")
     args.reference = args.reference or args.variants[0]
+    if args.baselines not in ("all", "none") and not os.path.isfile(
+        os.path.join(args.baselines, "results.json")
+    ):
+        parser.error(
+            f"--baselines: {args.baselines!r} is neither 'all', 'none' nor a run folder with results.json"
+        )
     args.optimizer = args.optimizer or config.DEFAULT_OPTIMIZER.get(args.dataset, "sgd")
     args.epochs = args.epochs or EPOCHS.get(args.dataset, 10)
     args.subset = None
     if args.quick:
         args.epochs, args.seeds, args.steps, args.subset = 2, 2, 20, 200
     return args
+
+
+def _imported(run_dir, runs, epochs, seeds):
+    """Put the chosen cosine and the Keras-default runs of an `onecycle compare` folder into `runs`
+    (same seeds: the same initial weights and data order as here); returns the cosine rate as a grid
+    of one."""
+    config, results = report.load_folder(run_dir)
+    chosen = [c for c in results["selection"]["chosen"] if c["family"] == "cosine" and c["epochs"] == epochs]
+    if not chosen:
+        raise SystemExit(f"{run_dir} chose no cosine rate at {epochs} epochs")
+    rate = chosen[0]["lr"]
+    wanted = {("cosine", f"{rate:.12g}"): f"cosine@{rate:.3g}", ("constant-default", None): "keras-default"}
+    for run in report.all_runs(run_dir, config, results):
+        key = (run["arm"], None if run["arm"] == "constant-default" else f"{run['lr']:.12g}")
+        if key in wanted and run["planned_epochs"] == epochs and run["seed"] in seeds:
+            values = [e["val_metric"] for e in run["epochs"]]
+            record = {"lr": run["lr"], "val": values, "final_val": values[-1], "test": run["test_metric"]}
+            runs[f"{wanted[key]}/{run['seed']}"] = {**record, "seconds": 0.0, "from": run_dir}
+    missing = [f"{name}/{s}" for name in wanted.values() for s in seeds if f"{name}/{s}" not in runs]
+    if missing:
+        raise SystemExit(f"{run_dir} lacks the runs {', '.join(missing)}")
+    return [rate]
 
 
 def _train_all(dataset, args, progress, seeds):
@@ -244,7 +278,10 @@ def _train_all(dataset, args, progress, seeds):
             progress.get("runs", f"{name}/{s}", _train_variant, dataset, args, name, s, suggestions[s])
     if args.baselines == "none":
         return []
-    grid = [suggestions[0]["minimum"] * 10**e for e in config.AUTO_GRID_EXPONENTS]
+    if args.baselines != "all":
+        return _imported(args.baselines, progress.record["runs"], args.epochs, seeds)
+    exponents = (-1.0, 0.0) if args.quick else config.AUTO_GRID_EXPONENTS
+    grid = [suggestions[0]["minimum"] * 10**e for e in exponents]
     for rate in grid:
         for s in seeds:
             progress.get("runs", f"cosine@{rate:.3g}/{s}", _train_baseline, dataset, args, "cosine", rate, s)
@@ -327,12 +364,18 @@ def _report(out, dataset, args, runs, grid, seeds):
             cells.append(_reaching(first_epochs(runs, key, seeds, args.target, metric)))
         out.line("| " + " | ".join(cells) + " |")
     if grid:
-        where = "at the grid's edge" if at_edge else "inside the grid"
         out.line()
-        out.line(
-            f"Cosine with warm-up, peaks {', '.join(f'{r:.3g}' for r in grid)}: chosen on validation "
-            f"{best_rate:.3g} ({where})."
-        )
+        if args.baselines == "all":
+            where = "at the grid's edge" if at_edge else "inside the grid"
+            out.line(
+                f"Cosine with warm-up, peaks {', '.join(f'{r:.3g}' for r in grid)}: chosen on validation "
+                f"{best_rate:.3g} ({where})."
+            )
+        else:
+            out.line(
+                f"Baselines from `{args.baselines}` (same seeds, initial weights and data order): its cosine "
+                f"rate chosen on validation there, {best_rate:.3g}, and its Keras-default arm."
+            )
     minutes = sum(r["seconds"] for r in runs.values()) / 60
     out.line(f"{len(runs)} trainings, {minutes:.1f} minutes in all.")
     return rows
