@@ -186,8 +186,8 @@ def _fmt(mean_std, digits=4):
 def _delta(p, metric):
     if p.verdict == "n/a":
         return "n/a"
-    scale, unit = (100, " pts") if stats.higher_is_better(metric) else (1, "")
-    return f"{p.mean * scale:+.2f}{unit} ± {p.std * scale:.2f} (se {p.se * scale:.2f}): {p.verdict}"
+    scale, unit, digits = (100, " pts", 2) if stats.higher_is_better(metric) else (1, "", 3)
+    return f"{p.mean * scale:+.{digits}f}{unit} ± {p.std * scale:.{digits}f} (se {p.se * scale:.{digits}f}): {p.verdict}"
 
 
 def _choose_cosine(runs, rates, seeds, metric):

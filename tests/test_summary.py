@@ -285,5 +285,5 @@ def test_recipe_table_puts_each_choice_against_each_task(tmp_path):
     lines = docs.render(f"recipe {a} {b}").splitlines()
     assert lines[0] == "| choice | digits (accuracy, vs `article`) | boston (rmse, vs `article`) |"
     assert lines[2] == "| `article` | reference | reference |"
-    assert lines[3] == "| `cosine` | +1.00 pts (se 0.20): beats | +0.30 (se 0.10): loses |"
-    assert lines[4] == "| `wd` | not run | -0.10 (se 0.20): tie |"
+    assert lines[3] == "| `cosine` | +1.00 pts (se 0.20): beats | +0.300 (se 0.100): loses |"
+    assert lines[4] == "| `wd` | not run | -0.100 (se 0.200): tie |"

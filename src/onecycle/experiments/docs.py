@@ -195,8 +195,8 @@ def _benchmark(path):
 def _effect(paired, metric):
     if paired is None or paired["verdict"] == "n/a":
         return "n/a"
-    scale, unit = (100, " pts") if stats.higher_is_better(metric) else (1, "")
-    return f"{paired['mean'] * scale:+.2f}{unit} (se {paired['se'] * scale:.2f}): {paired['verdict']}"
+    scale, unit, digits = (100, " pts", 2) if stats.higher_is_better(metric) else (1, "", 3)
+    return f"{paired['mean'] * scale:+.{digits}f}{unit} (se {paired['se'] * scale:.{digits}f}): {paired['verdict']}"
 
 
 def _recipe(paths):
@@ -221,7 +221,31 @@ def _recipe(paths):
                     else _effect(row["vs_reference"], record["metric"])
                 )
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    qualified = _qualified(records, variants)
+    lines += [
+        "",
+        "Beat the reference on at least one task and lose on none: "
+        + (", ".join(f"`{n}`" for n in qualified) or "none")
+        + ".",
+    ]
     return "\n".join(lines)
+
+
+def _qualified(records, variants):
+    """The variants that beat each task's reference somewhere and lose nowhere (the decision rule of
+    docs/RECIPE.md), best mean gain first."""
+    chosen = []
+    for name in variants:
+        effects = [
+            row["vs_reference"]
+            for record in records
+            for row in record["rows"]
+            if row["variant"] == name and row["vs_reference"] is not None
+        ]
+        verdicts = [e["verdict"] for e in effects]
+        if "beats" in verdicts and "loses" not in verdicts:
+            chosen.append((sum(e["gain"] / abs(e["se"] or 1) for e in effects), name))
+    return [name for _, name in sorted(chosen, reverse=True)]
 
 
 KINDS = {
