@@ -394,6 +394,7 @@ def main():
     rows = _report(out, dataset, args, runs, grid, seeds)
     out.save(
         setup=setup,
+        metric=dataset.metric,
         reference=args.reference,
         rows=rows,
         runs=runs,

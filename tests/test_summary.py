@@ -268,9 +268,8 @@ def _recipe_record(dataset, metric, reference, effects):
     for name, (mean, se) in effects.items():
         gain = mean if metric == "accuracy" else -mean
         verdict = "beats" if gain > 2 * se else "loses" if gain < -2 * se else "tie"
-        rows.append(
-            {"variant": name, "vs_reference": {"mean": mean, "se": se, "std": se, "verdict": verdict}}
-        )
+        effect = {"mean": mean, "se": se, "std": se, "gain": gain, "verdict": verdict}
+        rows.append({"variant": name, "vs_reference": effect})
     return {"setup": {"dataset": dataset}, "metric": metric, "reference": reference, "rows": rows}
 
 
@@ -287,3 +286,6 @@ def test_recipe_table_puts_each_choice_against_each_task(tmp_path):
     assert lines[2] == "| `article` | reference | reference |"
     assert lines[3] == "| `cosine` | +1.00 pts (se 0.20): beats | +0.300 (se 0.100): loses |"
     assert lines[4] == "| `wd` | not run | -0.100 (se 0.200): tie |"
+    assert lines[-1] == "Beat the reference on at least one task and lose on none: none."
+    b.write_text(json.dumps(_recipe_record("boston", "rmse", "article", {"cosine": (-0.3, 0.1)})))
+    assert docs.render(f"recipe {a} {b}").splitlines()[-1].endswith("lose on none: `cosine`.")

@@ -15,7 +15,7 @@ RUN_DIR` (epochs to the best constant rate's best validation value), `goal RUN_D
 THRESHOLD` (an arm's figure against a goal), `benchmark JSON_FILE` (the markdown table a benchmark
 stored in its JSON output), `finder_quality JSON_FILE` (benchmarks/finder_quality.py's output),
 `recipe JSON_FILE...` (benchmarks/recipe.py's outputs: each variant's paired effect, one column per
-task).
+task), `recipe_goals JSON_FILE...` (the defaults against the best cosine and Keras' default).
 `--check` writes nothing and fails when a file is out of date.
 """
 
@@ -248,6 +248,32 @@ def _qualified(records, variants):
     return [name for _, name in sorted(chosen, reverse=True)]
 
 
+def _recipe_goals(paths):
+    """`recipe_goals JSON_FILE...`: per task, the reference variant (the defaults) against the best
+    cosine and Keras' default: goal met when it ties or beats the first and beats the second."""
+    lines = [
+        "| task | defaults: final val | vs best cosine | vs Keras default | no worse than cosine "
+        "| better than Keras default |",
+        "|---|---|---|---|---|---|",
+    ]
+    for path in paths:
+        record = storage.read_json(path)
+        row = next(r for r in record["rows"] if r["variant"] == record["reference"])
+        versus = list(row["vs_baselines"].values())
+        if len(versus) != 2:
+            raise DocsError(f"recipe_goals: {path} holds no baselines")
+        cosine, keras_default = versus
+        mean, std = row["final_val"]
+        digits = 4 if stats.higher_is_better(record["metric"]) else 3
+        lines.append(
+            f"| {record['setup']['dataset']} ({record['metric']}) | {mean:.{digits}f} ± {std:.{digits}f} "
+            f"| {_effect(cosine, record['metric'])} | {_effect(keras_default, record['metric'])} "
+            f"| {'met' if cosine['verdict'] != 'loses' else '**missed**'} "
+            f"| {'met' if keras_default['verdict'] == 'beats' else '**missed**'} |"
+        )
+    return "\n".join(lines)
+
+
 KINDS = {
     "rows": lambda dirs: report.rows_table(_table(dirs[0])[0]),
     "chosen": lambda dirs: report.chosen_table(_table(dirs[0])[0]),
@@ -257,6 +283,7 @@ KINDS = {
     "benchmark": lambda paths: _benchmark(paths[0]),
     "finder_quality": lambda paths: _finder_quality(paths[0]),
     "recipe": _recipe,
+    "recipe_goals": _recipe_goals,
     "epochs": _epochs_claim,
     "goal": _goal,
 }
@@ -271,9 +298,12 @@ def render(spec, where="."):
     for path in paths[: TAKES_PATHS_ONLY.get(kind, len(paths))]:
         if not os.path.exists(path):
             raise DocsError(f"marker 'generated: {spec}': {path} does not exist")
-    if kind == "headline":
-        return _headline(paths, where)
-    return KINDS[kind](paths)
+    try:
+        if kind == "headline":
+            return _headline(paths, where)
+        return KINDS[kind](paths)
+    except KeyError as error:
+        raise DocsError(f"marker 'generated: {spec}': a file it names lacks the field {error}") from None
 
 
 def regenerate(text, where="."):
