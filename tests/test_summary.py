@@ -289,3 +289,34 @@ def test_recipe_table_puts_each_choice_against_each_task(tmp_path):
     assert lines[-1] == "Beat the reference on at least one task and lose on none: none."
     b.write_text(json.dumps(_recipe_record("boston", "rmse", "article", {"cosine": (-0.3, 0.1)})))
     assert docs.render(f"recipe {a} {b}").splitlines()[-1].endswith("lose on none: `cosine`.")
+
+
+def test_recipe_goals_need_a_tie_with_cosine_and_a_win_over_keras(tmp_path):
+    from onecycle.experiments import docs
+
+    def versus(gain, se):
+        verdict = "beats" if gain > 2 * se else "loses" if gain < -2 * se else "tie"
+        return {"mean": gain, "se": se, "std": se, "gain": gain, "verdict": verdict}
+
+    record = {
+        "setup": {"dataset": "digits"},
+        "metric": "accuracy",
+        "reference": "defaults",
+        "rows": [
+            {
+                "variant": "defaults",
+                "final_val": [0.99, 0.002],
+                "vs_baselines": {"cosine@0.1": versus(-0.001, 0.002), "keras-default": versus(0.01, 0.002)},
+            }
+        ],
+    }
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(record))
+    assert docs.render(f"recipe_goals {path}").splitlines()[-1].endswith("| met | met |")
+    record["rows"][0]["vs_baselines"]["keras-default"] = versus(0.001, 0.002)
+    path.write_text(json.dumps(record))
+    assert docs.render(f"recipe_goals {path}").splitlines()[-1].endswith("| met | **missed** |")
+    record["rows"][0]["vs_baselines"] = {}
+    path.write_text(json.dumps(record))
+    with pytest.raises(docs.DocsError, match="holds no baselines"):
+        docs.render(f"recipe_goals {path}")
