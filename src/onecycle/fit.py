@@ -140,6 +140,10 @@ def fit_one_cycle(
     list, one peak per rate group (`onecycle.groups.rate_groups` order: the default optimizer first).
     `history.schedules` holds every group's schedule; the logs carry `learning_rate/PATTERN` and
     `momentum/PATTERN` for the groups other than the default.
+
+    The defaults (`OneCycle`'s own curve, the "minimum" suggestion, momentum 0.95-0.85, no weight
+    decay) were compared with a cosine curve, the other suggestion rules, constant momentum, weight
+    decay and a higher final rate on several tasks; none did better (the recipe study, RECIPE.md).
     """
     checks.compiled_model(model)
     epochs = checks.positive_int("epochs", epochs)
