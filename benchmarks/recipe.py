@@ -186,8 +186,9 @@ def _fmt(mean_std, digits=4):
 def _delta(p, metric):
     if p.verdict == "n/a":
         return "n/a"
-    scale, unit, digits = (100, " pts", 2) if stats.higher_is_better(metric) else (1, "", 3)
-    return f"{p.mean * scale:+.{digits}f}{unit} ± {p.std * scale:.{digits}f} (se {p.se * scale:.{digits}f}): {p.verdict}"
+    unit = " pts" if stats.higher_is_better(metric) else ""
+    shown = report.fmt(p.mean, metric, signed=True) + unit + " ± " + report.fmt(p.std, metric)
+    return f"{shown} (se {report.fmt(p.se, metric)}): {p.verdict}"
 
 
 def _choose_cosine(runs, rates, seeds, metric):

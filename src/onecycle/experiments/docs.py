@@ -195,8 +195,9 @@ def _benchmark(path):
 def _effect(paired, metric):
     if paired is None or paired["verdict"] == "n/a":
         return "n/a"
-    scale, unit, digits = (100, " pts", 2) if stats.higher_is_better(metric) else (1, "", 3)
-    return f"{paired['mean'] * scale:+.{digits}f}{unit} (se {paired['se'] * scale:.{digits}f}): {paired['verdict']}"
+    unit = " pts" if stats.higher_is_better(metric) else ""
+    mean, se = report.fmt(paired["mean"], metric, signed=True), report.fmt(paired["se"], metric)
+    return f"{mean}{unit} (se {se}): {paired['verdict']}"
 
 
 def _recipe(paths):
