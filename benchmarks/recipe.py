@@ -228,6 +228,12 @@ def _arguments():
         "--json", help="store the table and every run; runs already stored there are not redone"
     )
     args = parser.parse_args()
+    for name in ("seeds", "epochs", "batch_size", "steps"):
+        value = getattr(args, name)
+        if value is not None and value < (2 if name == "steps" else 1):
+            parser.error(
+                f"--{name.replace('_', '-')}: must be at least {2 if name == 'steps' else 1}, got {value}"
+            )
     args.variants = [v.strip() for v in args.variants.split(",")]
     unknown = [v for v in args.variants if v not in VARIANTS]
     if unknown:
