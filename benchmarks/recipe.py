@@ -19,16 +19,24 @@ import math
 import os
 import time
 
+import keras
 import numpy as np
 
 import onecycle
-from onecycle.experiments import arms, config, datasets, report, runner, stats, storage
+from onecycle.experiments import arms, config, datasets, report, runner, schedule_free, stats, storage
 from stored_output import StoredOutput
 
 ARTICLE = {"warmup_fraction": 0.45, "annihilation_fraction": 0.1, "shape": "linear"}
 COSINE = {"warmup_fraction": 0.25, "annihilation_fraction": 0.75, "shape": "cosine"}
 
-# name -> (what it is, suggestion method, fit_one_cycle keyword arguments for a peak, weight decay)
+
+def _best_val(peak):
+    return {"restore_best": True}
+
+
+# name -> (what it is, suggestion method, fit_one_cycle keyword arguments for a peak, weight decay);
+# the keyword "epochs_divisor" shortens the run, "restore_best" keeps the best epoch on a validation
+# split carved from the training data (20%, the last rows, as Keras' validation_split)
 VARIANTS = {
     "defaults": ("`fit_one_cycle` with no arguments", None, lambda peak: {}, 0.0),
     "article": (
@@ -79,9 +87,59 @@ VARIANTS = {
         lambda peak: {"schedule_kwargs": {**ARTICLE, "final_lr": peak / 100}},
         0.0,
     ),
+    "peak-div-10": (
+        "defaults at a tenth of the suggested peak",
+        None,
+        lambda peak: {"max_lr": peak / 10},
+        0.0,
+    ),
+    "peak-div-30": (
+        "defaults at a thirtieth of the suggested peak",
+        None,
+        lambda peak: {"max_lr": peak / 30},
+        0.0,
+    ),
+    "quarter": ("defaults over a quarter of the epochs", None, lambda peak: {"epochs_divisor": 4}, 0.0),
+    "no-descent": (
+        "defaults without the final descent (ends at the start rate, peak/10)",
+        None,
+        lambda peak: {"schedule_kwargs": {"annihilation_fraction": 0.0}},
+        0.0,
+    ),
+    "const-momentum": ("defaults, momentum held at 0.9", None, lambda peak: {"cycle_momentum": None}, 0.0),
+    "best-val": (
+        "defaults on 80% of the training data, keeping the epoch of lowest loss on the other 20%",
+        None,
+        _best_val,
+        0.0,
+    ),
+    "val-range-test": (
+        "defaults, the range test scored on a 20% validation split of the training data",
+        "val-minimum",
+        lambda peak: {},
+        0.0,
+    ),
 }
+SMALL_TABLES = (
+    "defaults",
+    "peak-div-10",
+    "peak-div-30",
+    "quarter",
+    "no-descent",
+    "const-momentum",
+    "best-val",
+    "val-range-test",
+)
 STUDY = ("article", "cosine", "valley", "steepest", "no-momentum", "wd-1e-3", "wd-1e-2", "final-div-10")
-EPOCHS = {**config.DEFAULT_EPOCHS, "fashion_mnist": 9}
+EPOCHS = {name: spec.epochs for name, spec in datasets.REGISTRY.items()} | {"fashion_mnist": 9}
+SPLIT = 0.2  # the validation split the variants that need one carve from the training data
+
+
+def _split(dataset):
+    """(x, y) for training and (x, y) for validation: the last `SPLIT` of the training rows, as Keras'
+    `validation_split`."""
+    cut = len(dataset.x_train) - int(round(SPLIT * len(dataset.x_train)))
+    return (dataset.x_train[:cut], dataset.y_train[:cut]), (dataset.x_train[cut:], dataset.y_train[cut:])
 
 
 def _model(dataset, optimizer, seed, learning_rate=None, momentum=arms.MOMENTUM):
@@ -100,15 +158,36 @@ def _suggestions(dataset, args, seed):
         seed=seed,
         verbose=0,
     )
-    return {method: found.suggest(method) for method in onecycle.SUGGESTION_METHODS}
+    out = {method: found.suggest(method) for method in onecycle.SUGGESTION_METHODS}
+    if "val-range-test" in args.variants:
+        (x, y), validation = _split(dataset)
+        model = _model(dataset, args.optimizer, seed)
+        on_val = onecycle.find_lr(
+            model,
+            x,
+            y,
+            batch_size=args.batch_size,
+            num_steps=args.steps,
+            seed=seed,
+            verbose=0,
+            validation_data=validation,
+        )
+        out["val-minimum"] = on_val.suggest("minimum")
+    return out
 
 
 def _outcome(model, history, dataset):
-    values = [v if math.isfinite(v) else None for v in history.history[f"val_{dataset.metric}"]]
-    test = model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0, return_dict=True)[
-        dataset.metric
-    ]
-    return {"val": values, "final_val": values[-1], "test": test if math.isfinite(test) else None}
+    """The validation curve (None where the run's validation was its own split), the validation
+    metric of the weights handed back, and the test metric."""
+    values = [v if math.isfinite(v) else None for v in history.history.get(f"val_{dataset.metric}", [])]
+    scores = {}
+    for split, (x, y) in (
+        ("val", (dataset.x_val, dataset.y_val)),
+        ("test", (dataset.x_test, dataset.y_test)),
+    ):
+        value = model.evaluate(x, y, batch_size=256, verbose=0, return_dict=True)[dataset.metric]
+        scores[split] = value if math.isfinite(value) else None
+    return {"val": values if values else None, "final_val": scores["val"], "test": scores["test"]}
 
 
 def _train_variant(dataset, args, name, seed, suggestions):
@@ -116,24 +195,36 @@ def _train_variant(dataset, args, name, seed, suggestions):
     peak = suggestions[method or onecycle.DEFAULT_SUGGESTION]
     model = _model(dataset, args.optimizer, seed)
     model.optimizer.weight_decay = weight_decay or None
+    kwargs = {"max_lr": peak, **kwargs(peak)}
+    epochs = max(1, args.epochs // kwargs.pop("epochs_divisor", 1))
+    (x, y), validation = (dataset.x_train, dataset.y_train), (dataset.x_val, dataset.y_val)
+    callbacks = []
+    if kwargs.pop("restore_best", False):
+        (x, y), validation = _split(dataset)
+        callbacks.append(keras.callbacks.EarlyStopping(patience=epochs, restore_best_weights=True))
     history = onecycle.fit_one_cycle(
         model,
-        dataset.x_train,
-        dataset.y_train,
-        epochs=args.epochs,
+        x,
+        y,
+        epochs=epochs,
         batch_size=args.batch_size,
-        max_lr=peak,
         verbose=0,
-        validation_data=(dataset.x_val, dataset.y_val),
-        **kwargs(peak),
+        validation_data=validation,
+        callbacks=callbacks,
+        **kwargs,
     )
-    return {"lr": peak, **_outcome(model, history, dataset)}
+    if callbacks:
+        history.history.pop(f"val_{dataset.metric}", None)  # the split's, not the validation set's
+    return {"lr": kwargs["max_lr"], **_outcome(model, history, dataset)}
 
 
 def _train_baseline(dataset, args, arm, rate, seed):
     steps = math.ceil(len(dataset.x_train) / args.batch_size)
     plan = arms.plan(arm, optimizer=args.optimizer, rate=rate, epochs=args.epochs, steps_per_epoch=steps)
-    model = _model(dataset, args.optimizer, seed, plan.learning_rate, plan.momentum)
+    model = runner.seeded_model(dataset, plan.optimizer, seed)
+    callbacks = (
+        [schedule_free.AveragedEvaluation(dataset.x_train, args.batch_size)] if plan.schedule_free else []
+    )
     history = model.fit(
         dataset.x_train,
         dataset.y_train,
@@ -141,6 +232,7 @@ def _train_baseline(dataset, args, arm, rate, seed):
         batch_size=args.batch_size,
         verbose=0,
         validation_data=(dataset.x_val, dataset.y_val),
+        callbacks=callbacks,
     )
     return {"lr": arms.rate_of(arm, args.optimizer, rate), **_outcome(model, history, dataset)}
 
@@ -217,6 +309,11 @@ def _arguments():
         "its Keras-default arm are paired with the variants here",
     )
     parser.add_argument("--optimizer", choices=arms.OPTIMIZERS)
+    parser.add_argument(
+        "--schedule-free",
+        action="store_true",
+        help="also train keras.optimizers.ScheduleFreeAdamW at its defaults as a baseline",
+    )
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -247,7 +344,7 @@ def _arguments():
         parser.error(
             f"--baselines: {args.baselines!r} is neither 'all', 'none' nor a run folder with results.json"
         )
-    args.optimizer = args.optimizer or config.DEFAULT_OPTIMIZER.get(args.dataset, "sgd")
+    args.optimizer = args.optimizer or datasets.REGISTRY[args.dataset].optimizer
     args.epochs = args.epochs or EPOCHS.get(args.dataset, 10)
     args.subset = None
     if args.quick:
@@ -296,6 +393,17 @@ def _train_all(dataset, args, progress, seeds):
         progress.get(
             "runs", f"keras-default/{s}", _train_baseline, dataset, args, "constant-default", None, s
         )
+        if args.schedule_free:
+            progress.get(
+                "runs",
+                f"schedule-free-default/{s}",
+                _train_baseline,
+                dataset,
+                args,
+                "schedule-free-default",
+                None,
+                s,
+            )
     return grid
 
 
@@ -351,6 +459,8 @@ def _report(out, dataset, args, runs, grid, seeds):
     if grid:
         best_rate, at_edge = _choose_cosine(runs, grid, seeds, metric)
         baselines = [(f"cosine@{best_rate:.3g}", "best cosine"), ("keras-default", "Keras default")]
+        if args.schedule_free:
+            baselines.append(("schedule-free-default", "ScheduleFreeAdamW default"))
     columns = ["arm", "what", "peak (mean)", f"final val {metric}", f"vs {args.reference} (val)"]
     columns += [f"vs {label} (val)" for _, label in baselines] + [f"test {metric}"]
     if args.target is not None:

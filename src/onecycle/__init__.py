@@ -9,13 +9,14 @@ from onecycle.fine_tune import FineTuneResult, fine_tune
 from onecycle.fit import fit_one_cycle, install_schedule
 from onecycle.groups import RateGroup, discriminative_optimizer, discriminative_rates, rate_groups
 from onecycle.plotting import plot_lr_finder, plot_schedule, plot_wd_finder, schedule_values
-from onecycle.schedules import OneCycle, Piecewise
+from onecycle.schedules import CYCLE_MOMENTUM, OneCycle, Piecewise
 from onecycle.suggestions import DEFAULT_METHOD as DEFAULT_SUGGESTION
 from onecycle.suggestions import METHODS as SUGGESTION_METHODS
 from onecycle.suggestions import Suggestion, suggest
 from onecycle.weight_decay import WDFinderResult, find_wd
 
 __all__ = [
+    "CYCLE_MOMENTUM",
     "DEFAULT_SUGGESTION",
     "SUGGESTION_METHODS",
     "FineTuneResult",

@@ -30,7 +30,7 @@ SCALAR_OPS = types.SimpleNamespace(
     where=lambda condition, a, b: a if condition else b,
 )
 
-SHAPES = ("linear", "cosine", "exponential")
+SHAPES = ("linear", "cosine", "exponential", "sqrt")
 
 
 def linear_interpolate(start, end, pct, xp=ops):
@@ -47,10 +47,18 @@ def exponential_interpolate(start, end, pct, xp=ops):
     return start * xp.power(end / start, pct)
 
 
+def sqrt_interpolate(start, end, pct, xp=ops):
+    # Moves as the square root of the position: from a peak to 0 this is the "1-sqrt" cooldown of
+    # warmup-stable-decay schedules (Hägele et al., 2024), start * (1 - sqrt(pct)).
+    root = xp.power(pct, 0.5)
+    return start * (1.0 - root) + end * root
+
+
 _INTERPOLATIONS = {
     "linear": linear_interpolate,
     "cosine": cosine_interpolate,
     "exponential": exponential_interpolate,
+    "sqrt": sqrt_interpolate,
 }
 
 

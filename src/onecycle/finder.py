@@ -8,6 +8,7 @@ import itertools
 import json
 import math
 import os
+import random
 from typing import TYPE_CHECKING, Any
 
 import keras
@@ -166,6 +167,27 @@ def _to_numpy(variable):
     return np.array(ops.convert_to_numpy(value))
 
 
+def _global_random_state():
+    """Python's, NumPy's and (on PyTorch) torch's global random streams: `keras.utils.set_random_seed`
+    seeds them, Keras' `fit` shuffles arrays from NumPy's (JAX) or torch's (PyTorch)."""
+    torch_state = None
+    if keras.backend.backend() == "torch":
+        import torch
+
+        torch_state = torch.get_rng_state()
+    return random.getstate(), np.random.get_state(), torch_state
+
+
+def _restore_global_random_state(state):
+    python_state, numpy_state, torch_state = state
+    random.setstate(python_state)
+    np.random.set_state(numpy_state)
+    if torch_state is not None:
+        import torch
+
+        torch.set_rng_state(torch_state)
+
+
 def _build(model, first_x):
     """Build the model and the optimizer's slots, in the scope of the `tf.distribute` strategy the
     model was created under (Keras' `fit` does the same), so that the range test may be called
@@ -212,6 +234,7 @@ def find_lr(
     Takes what `model.fit` takes: arrays, `tf.data.Dataset`, `keras.utils.PyDataset`, iterables of
     `(x, y)` batches. Returns an `LRFinderResult`.
     """
+    global_state = _global_random_state()
     checks.compiled_model(model)
     batch_size = checks.positive_int("batch_size", batch_size)
     start_lr = checks.positive_float("start_lr", start_lr)
@@ -234,6 +257,9 @@ def find_lr(
     data.check_arrays(model, x, y, sample_weight)
     data.check_validation_data(model, validation_data)
 
+    if seed is None:  # follows keras.utils.set_random_seed, and leaves NumPy's global stream as it was
+        seed = int(np.random.randint(0, 2**31 - 1))
+        _restore_global_random_state(global_state)
     stream = data.batches(x, y, sample_weight, batch_size=batch_size, seed=seed)
     first = next(stream, None)
     if first is None:
@@ -261,6 +287,7 @@ def find_lr(
         )
     finally:
         snapshot.restore()
+        _restore_global_random_state(global_state)  # a later shuffled `fit` must not see the test
     result = LRFinderResult(*record)
     if np.count_nonzero(np.isfinite(result.smoothed_losses)) < 2:
         raise ValueError(

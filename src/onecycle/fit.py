@@ -13,7 +13,7 @@ from onecycle import checks, data, suggestions
 from onecycle.callbacks import ScheduleLogger
 from onecycle.finder import find_lr
 from onecycle.groups import rate_groups, rate_ratios
-from onecycle.schedules import OneCycle
+from onecycle.schedules import CYCLE_MOMENTUM, OneCycle
 
 
 def _scheduled_momentum_name(optimizer):
@@ -115,7 +115,7 @@ def fit_one_cycle(
     epochs: int,
     batch_size: int = 32,
     max_lr: float | Sequence[float] | None = None,
-    cycle_momentum: tuple[float, float] | None = (0.95, 0.85),
+    cycle_momentum: tuple[float, float] | None = CYCLE_MOMENTUM,
     suggestion: str = suggestions.DEFAULT_METHOD,
     find_lr_kwargs: dict | None = None,
     schedule_kwargs: dict | None = None,

@@ -25,12 +25,16 @@ def _eager_torch_step(step):
     return None
 
 
+CYCLE_MOMENTUM = (0.95, 0.85)  # (high, low): Smith's cyclical momentum, the default everywhere
+
+
 @keras.saving.register_keras_serializable(package="onecycle")
 class Piecewise(keras.optimizers.schedules.LearningRateSchedule):
     """A schedule made of consecutive phases, each interpolating between two values.
 
     Phase `i` runs from step `boundaries[i - 1]` (0 for the first phase) to step `boundaries[i]` and
-    moves from `values[i]` to `values[i + 1]` with `shapes[i]` ("linear", "cosine" or "exponential").
+    moves from `values[i]` to `values[i + 1]` with `shapes[i]` ("linear", "cosine", "exponential" or
+    "sqrt": the square root of the position, the 1-sqrt cooldown of warmup-stable-decay).
     Boundaries may be fractional. Steps past the last boundary hold the last value. A phase that
     ends no later than the one before it is skipped (the rule of PyTorch's `OneCycleLR` for very
     short runs).
@@ -119,7 +123,7 @@ class Piecewise(keras.optimizers.schedules.LearningRateSchedule):
             return self
         return Piecewise([b + offset for b in self.boundaries], self.values, self.shapes, name=self.name)
 
-    def momentum(self, high: float = 0.95, low: float = 0.85) -> Piecewise:
+    def momentum(self, high: float = CYCLE_MOMENTUM[0], low: float = CYCLE_MOMENTUM[1]) -> Piecewise:
         """The cyclical momentum over the same phases: `low` where this schedule peaks, `high` elsewhere.
 
         For 1cycle this falls from `high` to `low` while the learning rate rises, climbs back while it

@@ -1,8 +1,11 @@
-"""The arms of a comparison, one registry: each arm turns (optimizer, rate, run length) into an
-optimizer and an epoch budget.
+"""The arms of a comparison, one registry: each arm turns (optimizer, rate, run length) into what
+trains (an optimizer, or a call of `onecycle.fit_one_cycle`) and an epoch budget.
 
-Every SGD arm uses momentum 0.9 unless it cycles momentum; every Adam arm `beta_1=0.9` likewise.
-The `rate` an arm is given is its constant rate (constant family) or its peak (the others).
+The product arms (family `onecycle`) call `onecycle.fit_one_cycle` itself, so the comparison
+measures the product, not a copy of it: its range test, its suggestion, its schedule and its
+cyclical momentum (the library's default pair). Every other SGD arm uses momentum 0.9, every other
+Adam arm `beta_1=0.9`. The baselines with a warm-up (`cosine`, `wsd`, `linear`) share one: linear
+from a tenth of the peak over the first `WARMUP_FRACTION` of the steps.
 """
 
 import dataclasses
@@ -16,55 +19,124 @@ from onecycle.optimizers import SGD, Adam
 OPTIMIZERS = ("sgd", "adam")
 KERAS_DEFAULT_LR = {"sgd": 0.01, "adam": 0.001}
 MOMENTUM = 0.9
-CYCLE = (0.95, 0.85)
-FAMILIES = ("constant", "cosine", "onecycle")
+WARMUP_FRACTION = 0.1
+COOLDOWN_FRACTION = 0.2  # warmup-stable-decay: the cooldown's share of the steps (Hägele et al., 2024)
+SCHEDULE_FREE_DEFAULT_LR = 0.0025  # keras.optimizers.ScheduleFreeAdamW's default
+FAMILIES = ("constant", "cosine", "wsd", "linear", "schedule-free", "onecycle")
 
 
 @dataclasses.dataclass
 class ArmPlan:
+    """What one training of an arm runs. `fit_one_cycle`: the keyword arguments of
+    `onecycle.fit_one_cycle` when the arm trains through it (its range test picks the peak unless
+    `max_lr` is among them), else None and `model.fit` runs. `schedule_free`: evaluate at the
+    averaged weights (see `schedule_free.py`)."""
+
     optimizer: keras.optimizers.Optimizer
     epochs: int
-    learning_rate: object  # float or schedule, for the schedule plot
+    learning_rate: object  # float or schedule, for the schedule plot (fit_one_cycle arms: filled after)
     momentum: object
+    fit_one_cycle: dict | None = None
+    schedule_free: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
 class Arm:
     """One way of setting the learning rate.
 
-    `needs_rate`: the arm trains at the rate it is given (the range test's suggestion, `--max-lr`
-    or each rate of `--lrs`); otherwise it picks its own (Keras' default). `baseline`: an arm the
-    product (`onecycle`) is compared against. `epochs_divisor`: its budget is `--epochs` divided by it.
+    `rate`: "given" (trains at the rate it is given: a grid rate, `--max-lr` or the range test's
+    suggestion), "default" (its optimizer's Keras default) or "own" (`fit_one_cycle`'s range test
+    picks it, unless `--max-lr`). `baseline`: an arm the product is compared against; its grid,
+    when `--lrs` is given, is centred on the suggestion, or on `grid_center` for an arm whose
+    optimizer is not the comparison's (ScheduleFreeAdamW). `epochs_divisor`: its budget is
+    `--epochs` divided by it.
     """
 
     name: str
     family: str
     description: str
-    needs_rate: bool
+    rate: str
     baseline: bool
-    schedule: Callable  # (rate, total_steps) -> (learning rate, momentum or None for constant 0.9)
+    build: Callable  # (optimizer name, rate, total steps) -> ArmPlan fields
     epochs_divisor: int = 1
+    grid_center: float | None = None
+
+    @property
+    def needs_rate(self):
+        return self.rate == "given"
 
 
-def _constant(rate, total):
-    return rate, None
+def make_optimizer(name, learning_rate, momentum=MOMENTUM):
+    """`onecycle.optimizers.SGD` ("sgd") or `Adam` ("adam") with a rate and a momentum / beta_1."""
+    if name == "sgd":
+        return SGD(learning_rate=learning_rate, momentum=momentum)
+    return Adam(learning_rate=learning_rate, beta_1=momentum)
 
 
-def _onecycle(rate, total):
-    schedule = onecycle.OneCycle(rate, total)
-    return schedule, schedule.momentum(*CYCLE)
+def _plain(learning_rate, optimizer):
+    return {"optimizer": make_optimizer(optimizer, learning_rate), "learning_rate": learning_rate}
 
 
-def _onecycle_nomom(rate, total):
-    return onecycle.OneCycle(rate, total), None
+def _constant(optimizer, rate, total):
+    return _plain(rate, optimizer)
 
 
-def _cosine(rate, total):
-    warmup = max(1, round(0.1 * total))
+def _warmup(rate, total):
+    """(warm-up steps, its start value): the warm-up the scheduled baselines share."""
+    return max(1.0, WARMUP_FRACTION * total), rate / 10
+
+
+def _cosine(optimizer, rate, total):
+    warmup, start = _warmup(rate, total)
     schedule = keras.optimizers.schedules.CosineDecay(
-        rate / 10, decay_steps=max(1, total - warmup), warmup_target=rate, warmup_steps=warmup
+        start, decay_steps=max(1, total - round(warmup)), warmup_target=rate, warmup_steps=round(warmup)
     )
-    return schedule, None
+    return _plain(schedule, optimizer)
+
+
+def _wsd(optimizer, rate, total):
+    warmup, start = _warmup(rate, total)
+    stable_end = max(warmup, (1 - COOLDOWN_FRACTION) * total)
+    schedule = onecycle.Piecewise(
+        [warmup, stable_end, total], [start, rate, rate, 0.0], ["linear", "linear", "sqrt"], name="WSD"
+    )
+    return _plain(schedule, optimizer)
+
+
+def _linear(optimizer, rate, total):
+    warmup, start = _warmup(rate, total)
+    schedule = onecycle.Piecewise(
+        [warmup, total], [start, rate, 0.0], ["linear", "linear"], name="LinearDecay"
+    )
+    return _plain(schedule, optimizer)
+
+
+def _schedule_free(optimizer, rate, total):
+    warmup, _ = _warmup(rate, total)
+    return {
+        "optimizer": keras.optimizers.ScheduleFreeAdamW(learning_rate=rate, warmup_steps=round(warmup)),
+        "learning_rate": rate,
+        "schedule_free": True,
+    }
+
+
+def _schedule_free_default(optimizer, rate, total):
+    return {
+        "optimizer": keras.optimizers.ScheduleFreeAdamW(),
+        "learning_rate": SCHEDULE_FREE_DEFAULT_LR,
+        "schedule_free": True,
+    }
+
+
+def _one_cycle(**kwargs):
+    def build(optimizer, rate, total):
+        return {
+            "optimizer": make_optimizer(optimizer, KERAS_DEFAULT_LR[optimizer]),
+            "learning_rate": None,
+            "fit_one_cycle": kwargs,
+        }
+
+    return build
 
 
 REGISTRY = {
@@ -74,50 +146,87 @@ REGISTRY = {
             "constant-default",
             "constant",
             "constant rate, the Keras default of the optimizer (SGD 0.01, Adam 0.001)",
-            needs_rate=False,
+            rate="default",
             baseline=True,
-            schedule=_constant,
+            build=_constant,
         ),
         Arm(
             "constant",
             "constant",
-            "constant rate, the rate given (the range test's suggestion unless --max-lr or --lrs)",
-            needs_rate=True,
+            "constant rate, the rate given (each rate of the grid, or the range test's suggestion)",
+            rate="given",
             baseline=True,
-            schedule=_constant,
+            build=_constant,
         ),
         Arm(
             "onecycle",
             "onecycle",
-            "1cycle to the given peak (by default the range test's suggestion), cyclical momentum 0.95-0.85",
-            needs_rate=True,
+            "onecycle.fit_one_cycle with its defaults: its own range test, 1cycle to the suggestion, "
+            "cyclical momentum",
+            rate="own",
             baseline=False,
-            schedule=_onecycle,
+            build=_one_cycle(),
         ),
         Arm(
             "onecycle-nomom",
             "onecycle",
-            "1cycle to the given peak, constant momentum 0.9",
-            needs_rate=True,
+            "onecycle.fit_one_cycle with constant momentum 0.9 (cycle_momentum=None)",
+            rate="own",
             baseline=False,
-            schedule=_onecycle_nomom,
+            build=_one_cycle(cycle_momentum=None),
         ),
         Arm(
             "onecycle-short",
             "onecycle",
-            "1cycle with cyclical momentum over a third of the epochs",
-            needs_rate=True,
+            "onecycle.fit_one_cycle over a third of the epochs",
+            rate="own",
             baseline=False,
-            schedule=_onecycle,
+            build=_one_cycle(),
             epochs_divisor=3,
         ),
         Arm(
             "cosine",
             "cosine",
-            "Keras CosineDecay, linear warm-up over 10% of steps from peak/10 to the peak, then to 0",
-            needs_rate=True,
+            "Keras CosineDecay to 0 after a linear warm-up over 10% of the steps from peak/10",
+            rate="given",
             baseline=True,
-            schedule=_cosine,
+            build=_cosine,
+        ),
+        Arm(
+            "wsd",
+            "wsd",
+            "warmup-stable-decay: the same warm-up, the peak held, then a 1-sqrt cooldown to 0 over the "
+            "last 20% of the steps",
+            rate="given",
+            baseline=True,
+            build=_wsd,
+        ),
+        Arm(
+            "linear",
+            "linear",
+            "the same warm-up, then linear decay to 0",
+            rate="given",
+            baseline=True,
+            build=_linear,
+        ),
+        Arm(
+            "schedule-free",
+            "schedule-free",
+            "keras.optimizers.ScheduleFreeAdamW at the rate given (grid centred on its default 0.0025), "
+            "warm-up over 10% of the steps, evaluated at its averaged weights",
+            rate="given",
+            baseline=True,
+            build=_schedule_free,
+            grid_center=SCHEDULE_FREE_DEFAULT_LR,
+        ),
+        Arm(
+            "schedule-free-default",
+            "schedule-free",
+            "keras.optimizers.ScheduleFreeAdamW at its defaults (rate 0.0025, no warm-up), evaluated at "
+            "its averaged weights",
+            rate="default",
+            baseline=True,
+            build=_schedule_free_default,
         ),
     )
 }
@@ -125,7 +234,16 @@ ALIASES = {
     "constant-best": "constant"
 }  # the name of the constant arm in run folders written before the registry
 NAMES = tuple(REGISTRY)
-DEFAULT_ARMS = ("constant-default", "constant", "onecycle", "onecycle-nomom", "onecycle-short", "cosine")
+DEFAULT_ARMS = (
+    "constant-default",
+    "constant",
+    "cosine",
+    "wsd",
+    "linear",
+    "schedule-free-default",
+    "schedule-free",
+    "onecycle",
+)
 
 
 def get(name):
@@ -136,22 +254,25 @@ def get(name):
     return REGISTRY[name]
 
 
-def make_optimizer(name, learning_rate, momentum=MOMENTUM):
-    """`onecycle.optimizers.SGD` ("sgd") or `Adam` ("adam") with a rate and a momentum / beta_1."""
-    if name == "sgd":
-        return SGD(learning_rate=learning_rate, momentum=momentum)
-    return Adam(learning_rate=learning_rate, beta_1=momentum)
+def default_rate(arm, optimizer):
+    """The rate an arm with `rate="default"` trains at."""
+    return SCHEDULE_FREE_DEFAULT_LR if get(arm).family == "schedule-free" else KERAS_DEFAULT_LR[optimizer]
 
 
 def rate_of(arm, optimizer, given):
-    """The rate `arm` trains at: `given`, or Keras' default for arms that pick their own."""
-    return given if get(arm).needs_rate else KERAS_DEFAULT_LR[optimizer]
+    """The rate `arm` is recorded at: `given`, or its default for arms that pick their own."""
+    return default_rate(arm, optimizer) if get(arm).rate == "default" else given
 
 
-def plan(arm, *, optimizer, rate, epochs, steps_per_epoch):
-    """The optimizer and epoch budget of `arm` at `rate`."""
+def plan(arm, *, optimizer, rate, epochs, steps_per_epoch, max_lr=None):
+    """What `arm` trains with at `rate` (`max_lr`: the peak `fit_one_cycle` arms are given, None for
+    their own range test)."""
     spec = get(arm)
     epochs = max(1, epochs // spec.epochs_divisor)
-    learning_rate, momentum = spec.schedule(rate_of(arm, optimizer, rate), epochs * steps_per_epoch)
-    momentum = MOMENTUM if momentum is None else momentum
-    return ArmPlan(make_optimizer(optimizer, learning_rate, momentum), epochs, learning_rate, momentum)
+    fields = spec.build(optimizer, rate_of(arm, optimizer, rate), epochs * steps_per_epoch)
+    if fields.get("fit_one_cycle") is not None and max_lr is not None:
+        fields["fit_one_cycle"] = {**fields["fit_one_cycle"], "max_lr": max_lr}
+    momentum = MOMENTUM if fields.get("fit_one_cycle") is None else None
+    if fields.get("schedule_free"):
+        momentum = fields["optimizer"].beta_1
+    return ArmPlan(epochs=epochs, momentum=momentum, **fields)

@@ -122,7 +122,10 @@ def _run(args):
         config.out = args.resume
         if getattr(args, "seeds", 0) > config.seeds:  # more seeds for a finished run: --resume DIR --seeds N
             config.seeds = args.seeds
-            config.validate()
+        if getattr(args, "arms", None):  # more arms for a run: --resume DIR --arms A,B (added to its own)
+            added = [a for a in args.arms.split(",") if a.strip() not in config.arm_list()]
+            config.arms = ",".join([config.arms, *added]) if added else config.arms
+        config.validate()
         _, path = runner.compare(config, resume=True)
         print(f"report: {os.path.join(path, 'report.md')}")
         return
@@ -151,13 +154,14 @@ def main(argv=None):
         return exit.code
     from onecycle.experiments.datasets import DatasetError
     from onecycle.experiments.docs import DocsError
+    from onecycle.experiments.models import ModelError
     from onecycle.experiments.storage import CorruptRunError
 
     try:
         _run(args)
     except SystemExit as exit:
         return exit.code
-    except (ConfigError, DatasetError, CorruptRunError, DocsError) as error:
+    except (ConfigError, DatasetError, CorruptRunError, DocsError, ModelError) as error:
         print(f"onecycle: error: {error}", file=sys.stderr)
         return 2
     except (

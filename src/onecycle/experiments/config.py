@@ -8,15 +8,8 @@ from onecycle import DEFAULT_SUGGESTION, SUGGESTION_METHODS
 from onecycle.experiments import arms, datasets
 
 AUTO_GRID_EXPONENTS = (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5)
-DEFAULT_OPTIMIZER = {"boston_housing": "adam", "diabetes": "adam", "breast_cancer": "adam"}
-DEFAULT_EPOCHS = {
-    "digits": 20,
-    "fashion_mnist": 12,
-    "cifar10": 30,
-    "boston_housing": 200,
-    "diabetes": 200,
-    "breast_cancer": 100,
-}
+CENTERED_GRID_EXPONENTS = (-1.0, -0.5, 0.0, 0.5, 1.0)
+DEFAULT_USER_EPOCHS = 20
 
 
 class ConfigError(ValueError):
@@ -37,15 +30,34 @@ def _field(default, help, **metadata):
 class FindLRConfig:
     """`onecycle find-lr`: the learning-rate range test on a dataset's model."""
 
-    dataset: str = _field("digits", "dataset: " + ", ".join(datasets.REGISTRY), positional=True)
+    dataset: str = _field(
+        "digits", "dataset: " + ", ".join(datasets.REGISTRY) + " (ignored with --data)", positional=True
+    )
+    data: str | None = _field(
+        None,
+        "your own data instead of a bundled dataset: an .npz with x_train, y_train (optionally x_val, y_val, "
+        "x_test, y_test) or a .csv with a header row and --target",
+    )
+    target: str | None = _field(None, "the target column of a --data .csv")
+    task: str | None = _field(
+        None,
+        "classification or regression; default for --data: classification when the target is text or integers "
+        f"with at most {datasets.MAX_CLASSES} values, else regression",
+    )
     batch_size: int = _field(32, "batch size of the range test (use the one you will train with)")
     optimizer: str | None = _field(
         None,
         "optimizer: "
         + ", ".join(arms.OPTIMIZERS)
-        + "; default per dataset, chosen on validation data (docs/RESULTS.md): "
-        + ", ".join(f"{k} {v}" for k, v in DEFAULT_OPTIMIZER.items())
-        + ", else sgd",
+        + "; default per dataset: "
+        + ", ".join(f"{k} {v.optimizer}" for k, v in datasets.REGISTRY.items())
+        + "; for --data: adam for tables, sgd for images",
+    )
+    model: str | None = _field(
+        None,
+        "the model: a name (mlp, cnn, resnet9), PATH.py:FUNCTION or module:function, the function taking "
+        "(input_shape, num_outputs) and returning an uncompiled Keras model; default: the MLP for tables, "
+        "the CNN for images",
     )
     num_steps: int = _field(200, "steps of the range test")
     method: str = _field(DEFAULT_SUGGESTION, "suggestion method: " + ", ".join(SUGGESTION_METHODS))
@@ -61,11 +73,35 @@ class FindLRConfig:
 
     def __post_init__(self):
         if self.optimizer is None:
-            self.optimizer = DEFAULT_OPTIMIZER.get(self.dataset, "sgd")
+            if self.data:
+                self.optimizer = "adam" if datasets.is_table_file(self.data) else "sgd"
+            else:
+                spec = datasets.REGISTRY.get(self.dataset)
+                self.optimizer = spec.optimizer if spec else "sgd"
+
+    @property
+    def data_name(self):
+        """The dataset's name in run folders: the bundled name, or the stem of the --data file."""
+        return os.path.splitext(os.path.basename(self.data))[0] if self.data else self.dataset
+
+    def load_data(self, seed=0):
+        if self.data:
+            return datasets.load_file(self.data, self.target, self.task, seed)
+        return datasets.load(self.dataset, self.data_dir, self.subset, seed)
 
     def validate(self):
+        if self.data is not None and not (os.path.isfile(self.data) and self.data.endswith((".npz", ".csv"))):
+            raise ConfigError(f"--data: must be an existing .npz or .csv file, got {self.data!r}")
+        if self.target is not None and not (self.data or "").endswith(".csv"):
+            raise ConfigError(f"--target: only with a --data .csv file, got --target {self.target!r}")
+        if self.data and self.data.endswith(".csv") and not self.target:
+            raise ConfigError(f"--target: a --data .csv needs the name of its target column ({self.data!r})")
+        if self.task not in (None, "classification", "regression"):
+            raise ConfigError(
+                f"--task: invalid choice {self.task!r} (choose from classification, regression)"
+            )
         checks_for = [
-            ("dataset", self.dataset, tuple(datasets.REGISTRY)),
+            ("dataset", self.dataset, tuple(datasets.REGISTRY) if not self.data else (self.dataset,)),
             ("optimizer", self.optimizer, arms.OPTIMIZERS),
             ("method", self.method, tuple(SUGGESTION_METHODS)),
         ]
@@ -74,7 +110,7 @@ class FindLRConfig:
                 raise ConfigError(
                     f"--{name.replace('_', '-')}: invalid choice {value!r} (choose from {', '.join(choices)})"
                 )
-        for name in ("batch_size", "num_steps", "subset", "epochs", "seeds"):
+        for name in ("batch_size", "num_steps", "subset", "epochs", "seeds", "grid_seeds"):
             value = getattr(self, name, None)
             if value is not None and (not isinstance(value, int) or value <= 0):
                 raise ConfigError(f"--{name.replace('_', '-')}: must be a positive integer, got {value!r}")
@@ -91,7 +127,11 @@ class FindLRConfig:
         return self
 
     def run_name(self):
-        parts = [self.command, self.dataset, self.optimizer, f"bs{self.batch_size}"]
+        parts = [self.command, self.data_name]
+        if self.model:
+            model = getattr(self.model, "__name__", self.model)
+            parts.append(os.path.splitext(os.path.basename(str(model).replace(":", "-")))[0])
+        parts += [self.optimizer, f"bs{self.batch_size}"]
         if getattr(self, "epochs", None):
             parts.append(f"e{self.epochs}")
         if getattr(self, "seeds", None):
@@ -110,7 +150,9 @@ class CompareConfig(FindLRConfig):
 
     epochs: int | None = _field(
         None,
-        "epochs per arm; default per dataset: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_EPOCHS.items()),
+        "epochs per arm; default per dataset: "
+        + ", ".join(f"{k} {v.epochs}" for k, v in datasets.REGISTRY.items())
+        + f"; {DEFAULT_USER_EPOCHS} for --data",
     )
     seeds: int = _field(3, "number of seeds per arm")
     arms: str = _field(",".join(arms.DEFAULT_ARMS), "comma-separated arms: " + ", ".join(arms.NAMES))
@@ -123,6 +165,11 @@ class CompareConfig(FindLRConfig):
         "grid of rates for the baseline arms that take one (constant, cosine): comma-separated rates, 'auto' "
         "(the suggestion times 10^-2, 10^-1.5, ..., 10^0.5) or 'none' (the suggestion only); the best of each "
         "family is chosen on validation data. onecycle arms keep the suggestion",
+    )
+    grid_seeds: int | None = _field(
+        1,
+        "run the grids of --lrs on the first N seeds only; a best rate at a grid's edge extends it by half a "
+        "decade (twice a side at most), then each family's chosen rate runs on every seed",
     )
     baselines: str | None = _field(
         None,
@@ -137,8 +184,9 @@ class CompareConfig(FindLRConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.epochs is None and self.dataset in DEFAULT_EPOCHS:
-            self.epochs = DEFAULT_EPOCHS[self.dataset]
+        if self.epochs is None:
+            spec = datasets.REGISTRY.get(self.dataset)
+            self.epochs = DEFAULT_USER_EPOCHS if self.data or not spec else spec.epochs
 
     def arm_list(self):
         return [arms.ALIASES.get(a.strip(), a.strip()) for a in self.arms.split(",")]
@@ -150,6 +198,13 @@ class CompareConfig(FindLRConfig):
         if self.lrs == "auto":
             return None if suggestion is None else [float(suggestion * 10**e) for e in AUTO_GRID_EXPONENTS]
         return sorted(float(v) for v in str(self.lrs).split(","))
+
+    def centered_grid(self, center):
+        """The grid of an arm with its own centre (ScheduleFreeAdamW): its default times 10^-1 ...
+        10^1 in half decades, unless `--lrs` is 'none' (the centre only)."""
+        if self.lrs == "none":
+            return None
+        return [float(center * 10**e) for e in CENTERED_GRID_EXPONENTS]
 
     def baseline_list(self):
         """The `--baselines` folders, relative to the run folder (as results.json stores them)."""
@@ -218,10 +273,14 @@ COMMANDS = {"find-lr": FindLRConfig, "train": TrainConfig, "compare": CompareCon
 def from_dict(record):
     """The config saved in a run folder's config.json."""
     cls = COMMANDS[record["command"]]
-    record = {"lrs": "none", **record}  # run folders written before grids ran the suggestion only
+    # run folders written before grids ran the suggestion only, and ran a grid on every seed
+    record = {"lrs": "none", "grid_seeds": None, **record}
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in record.items() if k in names})
 
 
 def to_dict(config):
-    return {"command": config.command, **dataclasses.asdict(config)}
+    record = {"command": config.command, **dataclasses.asdict(config)}
+    if callable(record.get("model")):  # the Python API's model function: stored by name
+        record["model"] = getattr(record["model"], "__name__", "model")
+    return record

@@ -205,14 +205,87 @@ def load_breast_cancer(data_dir=None):
     return _sklearn_table("breast_cancer", "569 tumours, 30 features, 2 classes")
 
 
-# name -> (loader, task, number of classes, validation fraction)
+def load_wine(data_dir=None):
+    return _sklearn_table("wine", "178 wines, 13 features, 3 classes")
+
+
+def _generated(name, x, y, describe):
+    """A table drawn by a scikit-learn generator with a fixed seed, 20% held out for test."""
+    order = np.random.RandomState(0).permutation(len(x))
+    n_test = int(round(0.2 * len(x)))
+    test, train = order[:n_test], order[n_test:]
+    return (x[train], y[train]), (x[test], y[test]), f"scikit-learn {name} ({describe}, generated offline)"
+
+
+def load_friedman1(data_dir=None):
+    from sklearn.datasets import make_friedman1
+
+    x, y = make_friedman1(n_samples=500, n_features=10, noise=1.0, random_state=0)
+    return _generated("make_friedman1", x, y, "500 rows, 10 features, noise 1.0, random_state 0")
+
+
+def load_friedman2(data_dir=None):
+    from sklearn.datasets import make_friedman2
+
+    x, y = make_friedman2(n_samples=500, noise=10.0, random_state=1)
+    return _generated("make_friedman2", x, y, "500 rows, 4 features, noise 10, random_state 1, raw target")
+
+
+def load_friedman3(data_dir=None):
+    from sklearn.datasets import make_friedman3
+
+    x, y = make_friedman3(n_samples=600, noise=0.1, random_state=3)
+    return _generated("make_friedman3", x, y, "600 rows, 4 features, noise 0.1, random_state 3")
+
+
+def load_classification3(data_dir=None):
+    from sklearn.datasets import make_classification
+
+    x, y = make_classification(
+        n_samples=1000, n_features=20, n_informative=8, n_classes=3, flip_y=0.05, random_state=2
+    )
+    return _generated(
+        "make_classification",
+        x,
+        y,
+        "1000 rows, 20 features (8 informative), 3 classes, flip_y 0.05, random_state 2",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset of the harness and how it is run by default.
+
+    `loader(data_dir)` returns `(x_train, y_train), (x_test, y_test), source`; `val_fraction` of the
+    training data becomes the validation split (fixed seed); `optimizer` and `epochs` are the
+    defaults of `compare` on it (the optimizer chosen on validation data, docs/RESULTS.md);
+    `model`: the harness model it uses (see `models.REGISTRY`)."""
+
+    name: str
+    loader: object
+    task: str
+    num_classes: int
+    val_fraction: float
+    optimizer: str = "sgd"
+    epochs: int = 20
+    model: str = "cnn"
+
+
 REGISTRY = {
-    "digits": (load_digits, "classification", 10, 0.2),
-    "fashion_mnist": (load_fashion_mnist, "classification", 10, 0.1),
-    "cifar10": (load_cifar10, "classification", 10, 0.1),
-    "boston_housing": (load_boston_housing, "regression", 0, 0.2),
-    "diabetes": (load_diabetes, "regression", 0, 0.2),
-    "breast_cancer": (load_breast_cancer, "classification", 2, 0.2),
+    spec.name: spec
+    for spec in (
+        DatasetSpec("digits", load_digits, "classification", 10, 0.2, epochs=20),
+        DatasetSpec("fashion_mnist", load_fashion_mnist, "classification", 10, 0.1, epochs=12),
+        DatasetSpec("cifar10", load_cifar10, "classification", 10, 0.1, epochs=30),
+        DatasetSpec("boston_housing", load_boston_housing, "regression", 0, 0.2, "adam", 200, "mlp"),
+        DatasetSpec("diabetes", load_diabetes, "regression", 0, 0.2, "adam", 200, "mlp"),
+        DatasetSpec("breast_cancer", load_breast_cancer, "classification", 2, 0.2, "adam", 100, "mlp"),
+        DatasetSpec("wine", load_wine, "classification", 3, 0.2, "adam", 100, "mlp"),
+        DatasetSpec("friedman1", load_friedman1, "regression", 0, 0.2, "adam", 200, "mlp"),
+        DatasetSpec("friedman2", load_friedman2, "regression", 0, 0.2, "adam", 200, "mlp"),
+        DatasetSpec("friedman3", load_friedman3, "regression", 0, 0.2, "adam", 200, "mlp"),
+        DatasetSpec("classification3", load_classification3, "classification", 3, 0.2, "adam", 100, "mlp"),
+    )
 }
 
 
@@ -233,8 +306,9 @@ def load(name, data_dir=None, subset=None, seed=0):
     """
     if name not in REGISTRY:
         raise DatasetError(f"Unknown dataset {name!r}; choose one of {', '.join(REGISTRY)}")
-    loader, task, num_classes, val_fraction = REGISTRY[name]
-    (x, y), (x_test, y_test), source = loader(data_dir)
+    spec = REGISTRY[name]
+    task, num_classes, val_fraction = spec.task, spec.num_classes, spec.val_fraction
+    (x, y), (x_test, y_test), source = spec.loader(data_dir)
     x, x_test = x.astype(np.float64), x_test.astype(np.float64)
     rng = np.random.RandomState(seed)
     order = rng.permutation(len(x))
@@ -258,3 +332,219 @@ def load(name, data_dir=None, subset=None, seed=0):
         x_test=x_test,
         y_test=y_test.astype(y_dtype),
     )
+
+
+USER_VAL_FRACTION = 0.2  # carved from the training data of a user's file when it has no validation split
+MAX_CLASSES = 50  # an integer or text target with at most this many values is a classification
+
+
+def _infer_task(y, name):
+    """classification for text targets and integer targets with few values, else regression."""
+    if y.dtype.kind in "OUSb":
+        return "classification"
+    if y.dtype.kind in "iu":
+        return "classification" if len(np.unique(y)) <= MAX_CLASSES else "regression"
+    finite = y[np.isfinite(y)] if y.dtype.kind == "f" else y
+    integral = finite.size and np.all(finite == np.round(finite))
+    return "classification" if integral and len(np.unique(finite)) <= MAX_CLASSES else "regression"
+
+
+def _encode_labels(name, splits):
+    """Classification targets as 0..K-1, the classes taken from the training split."""
+    classes = np.unique(splits[0])
+    out = []
+    for which, y in zip(("train", "validation", "test"), splits):
+        index = np.searchsorted(classes, y)
+        index = np.clip(index, 0, len(classes) - 1)
+        unknown = classes[index] != y
+        if np.any(unknown):
+            raise DatasetError(
+                f"{name}: the {which} target holds classes not in the training split: "
+                f"{sorted(set(np.asarray(y)[unknown].tolist()))[:5]}"
+            )
+        out.append(index.astype(np.int32))
+    return classes, out
+
+
+def _regression_target(name, y):
+    try:
+        y = np.asarray(y, dtype=np.float64)
+    except ValueError:
+        raise DatasetError(f"{name}: a regression target must be numeric") from None
+    if not np.all(np.isfinite(y)):
+        raise DatasetError(f"{name}: the target holds missing or non-finite values")
+    return y.astype(np.float32)
+
+
+def from_arrays(name, x, y, validation_data=None, test_data=None, task=None, source="arrays", seed=0):
+    """A `Dataset` from a user's arrays: validation carved from training (`USER_VAL_FRACTION`, fixed
+    seed) when not given, test optional (empty when not given), inputs standardized with training
+    statistics, classification labels mapped to 0..K-1."""
+    x, y = np.asarray(x), np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if x.ndim < 2 or len(x) != len(y) or y.ndim != 1:
+        raise DatasetError(
+            f"{name}: x must hold one row per sample and y one value per sample; got x {x.shape}, y {y.shape}"
+        )
+    if len(x) < 2:
+        raise DatasetError(f"{name}: at least 2 training samples are needed, got {len(x)}")
+    task = task or _infer_task(y, name)
+    if task not in ("classification", "regression"):
+        raise DatasetError(f"{name}: task must be classification or regression, got {task!r}")
+    if validation_data is None:
+        order = np.random.RandomState(seed).permutation(len(x))
+        n_val = max(1, int(round(USER_VAL_FRACTION * len(x))))
+        validation_data = (x[order[:n_val]], y[order[:n_val]])
+        x, y = x[order[n_val:]], y[order[n_val:]]
+    x_val, y_val = (np.asarray(a) for a in validation_data)
+    x_test, y_test = (np.asarray(a) for a in test_data) if test_data is not None else (x[:0], y[:0])
+    y_val, y_test = (a[:, 0] if a.ndim == 2 and a.shape[1] == 1 else a for a in (y_val, y_test))
+    for which, (a, b) in (("validation", (x_val, y_val)), ("test", (x_test, y_test))):
+        if a.shape[1:] != x.shape[1:] or len(a) != len(b):
+            raise DatasetError(f"{name}: {which} x {a.shape} / y {b.shape} do not match training x {x.shape}")
+    for which, a in (("x_train", x), ("x_val", x_val), ("x_test", x_test)):
+        if a.dtype.kind not in "iufb" or not np.all(np.isfinite(a.astype(np.float64))):
+            raise DatasetError(f"{name}: {which} must be numeric and finite")
+    num_classes = 0
+    if task == "classification":
+        classes, (y, y_val, y_test) = _encode_labels(name, (y, y_val, y_test))
+        num_classes = max(2, len(classes))
+    else:
+        y, y_val, y_test = (_regression_target(name, a) for a in (y, y_val, y_test))
+    x, x_val, x_test = _standardize(*(a.astype(np.float64) for a in (x, x_val, x_test)))
+    return Dataset(
+        name=name,
+        task=task,
+        num_classes=num_classes,
+        source=source,
+        x_train=x,
+        y_train=y,
+        x_val=x_val,
+        y_val=y_val,
+        x_test=x_test,
+        y_test=y_test,
+    )
+
+
+def _load_npz(path, name, task):
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise DatasetError(f"--data: {path} is not a readable .npz file: {error}") from None
+    missing = [k for k in ("x_train", "y_train") if k not in arrays]
+    if missing:
+        raise DatasetError(
+            f"--data: {path} holds no {' or '.join(missing)} (it holds {', '.join(arrays) or 'nothing'})"
+        )
+    pairs = {}
+    for split in ("val", "test"):
+        have = [k in arrays for k in (f"x_{split}", f"y_{split}")]
+        if any(have) and not all(have):
+            raise DatasetError(f"--data: {path} holds only one of x_{split} and y_{split}")
+        pairs[split] = (arrays[f"x_{split}"], arrays[f"y_{split}"]) if all(have) else None
+    return from_arrays(
+        name, arrays["x_train"], arrays["y_train"], pairs["val"], pairs["test"], task, source=path
+    )
+
+
+def _read_csv(path):
+    import csv
+
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise DatasetError(f"--data: {path} is not a readable CSV file: {error}") from None
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if len(rows) < 3:
+        raise DatasetError(f"--data: {path} needs a header row and at least 2 data rows")
+    header, body = [h.strip() for h in rows[0]], rows[1:]
+    for i, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise DatasetError(f"--data: {path} line {i} has {len(row)} fields; the header has {len(header)}")
+    return header, [list(col) for col in zip(*[[c.strip() for c in r] for r in body])]
+
+
+def _numeric(column):
+    try:
+        return np.array([float(v) for v in column])
+    except ValueError:
+        return None
+
+
+def _load_csv(path, name, target, task, seed):
+    header, columns = _read_csv(path)
+    if target is None:
+        raise DatasetError(
+            f"--target: a CSV needs the name of its target column (one of {', '.join(header)})"
+        )
+    if target not in header:
+        raise DatasetError(f"--target: {target!r} is not a column of {path} (columns: {', '.join(header)})")
+    raw_y = columns[header.index(target)]
+    if any(v == "" for v in raw_y):
+        raise DatasetError(f"--target: column {target!r} of {path} has empty values")
+    numeric_y = _numeric(raw_y)
+    y = numeric_y if numeric_y is not None else np.array(raw_y)
+    if numeric_y is not None and np.all(numeric_y == np.round(numeric_y)):
+        y = numeric_y.astype(np.int64)
+    order = np.random.RandomState(seed).permutation(len(y))
+    n_val = max(1, int(round(USER_VAL_FRACTION * len(y))))
+    train_rows = order[n_val:]
+    features = []
+    for column_name, column in zip(header, columns):
+        if column_name == target:
+            continue
+        if any(v == "" for v in column):
+            raise DatasetError(
+                f"--data: column {column_name!r} of {path} has empty values; fill or drop them first"
+            )
+        values = _numeric(column)
+        if values is not None:
+            features.append(values[:, None])
+        else:  # a categorical column: one-hot over the categories of the training rows
+            categories = sorted({column[i] for i in train_rows})
+            codes = np.array([categories.index(v) if v in categories else -1 for v in column])
+            features.append((codes[:, None] == np.arange(len(categories))[None, :]).astype(np.float64))
+    if not features:
+        raise DatasetError(f"--data: {path} has no feature column besides the target {target!r}")
+    x = np.concatenate(features, axis=1)
+    val_rows = order[:n_val]
+    return from_arrays(
+        name,
+        x[train_rows],
+        y[train_rows],
+        (x[val_rows], y[val_rows]),
+        None,
+        task,
+        source=f"{path} (target {target!r}; numeric columns standardized, categorical one-hot)",
+    )
+
+
+def is_table_file(path):
+    """True for a .csv, or an .npz whose x_train is a 2-D table (read without loading the arrays)."""
+    if path.endswith(".csv"):
+        return True
+    try:
+        with np.load(path, allow_pickle=False, mmap_mode="r") as f:
+            return "x_train" in f.files and f["x_train"].ndim == 2
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return True  # the file's problem is reported when it is loaded
+
+
+def load_file(path, target=None, task=None, seed=0):
+    """A user's `.npz` (`x_train`, `y_train`, optionally `x_val`/`y_val`, `x_test`/`y_test`) or `.csv`
+    (a header row; `target` names the target column) as a `Dataset`."""
+    if not os.path.isfile(path):
+        raise DatasetError(f"--data: {path!r} is not a file")
+    name = os.path.splitext(os.path.basename(path))[0]
+    if path.endswith(".npz"):
+        if target is not None:
+            raise DatasetError(
+                "--target: only for a .csv file; an .npz names its arrays x_train, y_train, ..."
+            )
+        return _load_npz(path, name, task)
+    if path.endswith(".csv"):
+        return _load_csv(path, name, target, task, seed)
+    raise DatasetError(f"--data: {path!r} must be a .npz or .csv file")

@@ -1,4 +1,14 @@
-"""The models of the experiments: one CNN sized to its input, one MLP for tables."""
+"""The models of the experiments: one CNN sized to its input, a ResNet-9 for CIFAR-10, one MLP
+for tables; and the user's own model, named by `--model PATH.py:FUNCTION` or `module:function`.
+
+Every builder takes `(input_shape, num_outputs)` (`num_outputs`: the number of classes, or 1 for a
+regression) and returns an uncompiled Keras model: a softmax head for classification, one linear
+output for regression."""
+
+import importlib
+import importlib.util
+import os
+import sys
 
 import keras
 from keras import layers
@@ -37,13 +47,132 @@ def mlp(input_dim, hidden=(64, 64), num_classes=0):
     return keras.Model(inputs, head(h), name="mlp")
 
 
-def for_dataset(dataset):
-    """The model of the experiments for a loaded `Dataset`."""
-    if dataset.task == "regression":
-        return mlp(dataset.x_train.shape[1])
-    if dataset.x_train.ndim == 2:  # a table
-        return mlp(dataset.x_train.shape[1], num_classes=dataset.num_classes)
-    return cnn(dataset.x_train.shape[1:], dataset.num_classes)
+def _conv_bn(h, filters):
+    h = layers.Conv2D(filters, 3, padding="same", use_bias=False)(h)
+    h = layers.BatchNormalization(momentum=0.9)(h)
+    return layers.ReLU()(h)
+
+
+def augment(inputs, pad=4):
+    """Standard CIFAR augmentation as layers, active only in training: zero-pad `pad` pixels, crop
+    back at a random place, flip left-right at random. Seeded by `keras.utils.set_random_seed`, so
+    every arm of one seed sees the same augmented batches."""
+    h = layers.ZeroPadding2D(pad)(inputs)
+    h = layers.RandomCrop(inputs.shape[1], inputs.shape[2])(h)
+    return layers.RandomFlip("horizontal")(h)
+
+
+def resnet9(input_shape, num_classes, width=16, augmentation=True):
+    """ResNet-9 (Page, 2018; the DAWNBench CIFAR-10 network): prep conv, then three stages of conv +
+    max-pool with a residual pair of convs after the first and the third, global max-pool and a
+    linear head whose logits are scaled by 1/8 before the softmax (as Page's).
+    Widths `width` x (1, 2, 4, 8): 64 is the full network, 16 (the default)
+    a quarter of its widths for CPUs. Batch norm after every conv. With `augmentation`, the
+    standard pad-crop-flip layers (`augment`) come first."""
+    inputs = keras.Input(input_shape)
+    h = augment(inputs) if augmentation else inputs
+    h = _conv_bn(h, width)
+    for i, filters in enumerate((2 * width, 4 * width, 8 * width)):
+        h = _conv_bn(h, filters)
+        h = layers.MaxPooling2D()(h)
+        if i != 1:
+            h = layers.Add()([h, _conv_bn(_conv_bn(h, filters), filters)])
+    h = layers.GlobalMaxPooling2D()(h)
+    h = layers.Dense(num_classes)(h)
+    h = layers.Rescaling(0.125)(h)  # Page's logit scale: max-pooled features make large logits
+    outputs = layers.Activation("softmax")(h)
+    return keras.Model(inputs, outputs, name="resnet9")
+
+
+class ModelError(ValueError):
+    """A `--model` that cannot be loaded or does not build a model; the message says which."""
+
+
+def _named_mlp(input_shape, num_outputs):
+    return mlp(input_shape[0], num_classes=0 if num_outputs == 1 else num_outputs)
+
+
+def _named_cnn(input_shape, num_outputs):
+    return cnn(input_shape, num_outputs)
+
+
+def _named_resnet9(input_shape, num_outputs):
+    return resnet9(input_shape, num_outputs)
+
+
+# name -> builder (input_shape, num_outputs); `--model NAME`
+REGISTRY = {"mlp": _named_mlp, "cnn": _named_cnn, "resnet9": _named_resnet9}
+
+
+def default_name(dataset):
+    """The harness's model for a dataset: the MLP for tables, the CNN for images."""
+    return "mlp" if dataset.x_train.ndim == 2 else "cnn"
+
+
+def _load_function(spec):
+    where, _, function = spec.rpartition(":")
+    if not where or not function:
+        raise ModelError(
+            f"--model: must be one of {', '.join(REGISTRY)}, PATH.py:FUNCTION or module:function, got {spec!r}"
+        )
+    if where.endswith(".py"):
+        if not os.path.isfile(where):
+            raise ModelError(f"--model: {where!r} is not a file")
+        name = f"_onecycle_user_model_{abs(hash(os.path.abspath(where)))}"
+        module_spec = importlib.util.spec_from_file_location(name, where)
+        module = importlib.util.module_from_spec(module_spec)
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as error:  # the user's file: any error is theirs to see, in one line
+            raise ModelError(f"--model: {where!r} fails to import: {type(error).__name__}: {error}") from None
+        sys.modules[name] = module
+    else:
+        try:
+            module = importlib.import_module(where)
+        except ImportError as error:
+            raise ModelError(f"--model: module {where!r} cannot be imported: {error}") from None
+    builder = getattr(module, function, None)
+    if not callable(builder):
+        raise ModelError(f"--model: {where!r} has no function {function!r}")
+    return builder
+
+
+def builder(spec):
+    """The model builder named by `spec`: a name of `REGISTRY` or a `PATH.py:FUNCTION` /
+    `module:function` whose function takes `(input_shape, num_outputs)`."""
+    if callable(spec):
+        return spec
+    if spec in REGISTRY:
+        return REGISTRY[spec]
+    return _load_function(spec)
+
+
+def build(spec, dataset):
+    """The model `spec` (None: the harness's default) for a loaded `Dataset`, checked to be a Keras
+    model whose output fits the task."""
+    spec = spec or default_name(dataset)
+    shown = getattr(spec, "__name__", spec)
+    outputs = 1 if dataset.task == "regression" else dataset.num_classes
+    try:
+        model = builder(spec)(tuple(dataset.x_train.shape[1:]), outputs)
+    except ModelError:
+        raise
+    except Exception as error:
+        raise ModelError(f"--model: {shown!r} failed to build: {type(error).__name__}: {error}") from None
+    if not isinstance(model, keras.Model):
+        raise ModelError(f"--model: {shown!r} must return a keras.Model, got {type(model).__name__}")
+    shape = tuple(model.output.shape[1:]) if hasattr(model, "output") else None
+    if shape is not None and shape != (outputs,):
+        raise ModelError(
+            f"--model: {shown!r} returns outputs of shape {shape}; the task needs ({outputs},) "
+            f"({'one linear output' if outputs == 1 else f'a softmax over {outputs} classes'})"
+        )
+    return model
+
+
+def for_dataset(dataset, spec=None):
+    """The model of the experiments for a loaded `Dataset` (`spec`: see `build`)."""
+    return build(spec, dataset)
 
 
 def describe(model):

@@ -185,6 +185,37 @@ def comparisons_table(table):
     return "\n".join(lines)
 
 
+def answer(table):
+    """The report's first lines: the best arm on validation and each paired verdict of `onecycle`."""
+    metric = table["rows"][0]["metric"]
+    higher = stats.higher_is_better(metric)
+    ranked = [r for r in table["rows"] if r["best_val_mean"] is not None]
+    if not ranked:
+        return ["No training produced a validation value."]
+    best = (max if higher else min)(ranked, key=lambda r: r["best_val_mean"])
+    lines = [
+        f"- Best arm on validation (mean best val {metric}): **{best['arm']}**, "
+        f"{fmt(best['best_val_mean'], metric, best['best_val_std'])} over {best['seeds']} seed(s)."
+    ]
+    verdicts = [c for c in table["comparisons"] if c["value"] == "best_val"]
+    tests = {(c["arm"], c["against"]): c for c in table["comparisons"] if c["value"] == "test"}
+    for c in verdicts:
+        test = tests.get((c["arm"], c["against"]))
+        on_test = (
+            f"; on test: {fmt(test['mean'], metric, signed=True)} (se {fmt(test['se'], metric)}), {test['verdict']}"
+            if test and test["mean"] is not None
+            else "; no test split"
+        )
+        lines.append(
+            f"- `{c['arm']}` against `{c['against']}` (the best of its family on validation): "
+            f"**{c['verdict']}** on best val ({fmt(c['mean'], metric, signed=True)}, se {fmt(c['se'], metric)}, "
+            f"{len(c['seeds'])} paired seeds){on_test}."
+        )
+    if not verdicts:
+        lines.append("- No `onecycle` arm ran: no paired verdicts.")
+    return lines
+
+
 def command_line(config):
     options = []
     for key, value in config.items():
@@ -245,6 +276,7 @@ def markdown(path, config, results, table, finder):
         return "\n".join(lines)
     baseline = table["baseline"]["arm"] if table["baseline"] else "none run"
     used = sorted({r["base_arm"] for r in table["rows"]})
+    lines[2:2] = ["## Answer", "", *answer(table), ""]
     lines += [
         "## Results",
         "",

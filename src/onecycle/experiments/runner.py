@@ -3,14 +3,13 @@
 import math
 import os
 import shutil
-import sys
 import time
 import warnings
 
 import keras
 
 import onecycle
-from onecycle.experiments import arms, datasets, models, report, storage, summary
+from onecycle.experiments import arms, models, progress, report, schedule_free, storage, summary
 from onecycle.experiments.config import ConfigError, to_dict
 
 
@@ -75,12 +74,17 @@ def compile_for(model, dataset, optimizer):
         model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
 
 
-def seeded_model(dataset, optimizer, seed):
-    """The dataset's model with the initial weights of `seed`, compiled with `optimizer`. The global
-    seed is set too, so the data order of the next `fit` follows `seed`: runs of one seed pair."""
+def seeded_model(dataset, optimizer, seed, model=None):
+    """The dataset's model (`model`: a `models.build` spec, None for the default) with the initial
+    weights of `seed`, compiled with `optimizer`. The global seed is set too, so the data order of
+    the next `fit` follows `seed`: runs of one seed pair."""
     keras.utils.set_random_seed(seed)
-    model = models.for_dataset(dataset)
+    model = models.for_dataset(dataset, model)
     compile_for(model, dataset, optimizer)
+    # Keras' first `fit` or `evaluate` of a model builds its compiled loss and metrics, and on JAX
+    # and PyTorch that draws one shuffle from the global stream; build them here, the same way for
+    # every arm, so that a later range test (which builds them too) changes no arm's data order.
+    model.evaluate(dataset.x_train[:1], dataset.y_train[:1], verbose=0)
     return model
 
 
@@ -106,7 +110,7 @@ def prepare_run_dir(config):
 
 def range_test(config, dataset, verbose):
     optimizer = arms.make_optimizer(config.optimizer, arms.KERAS_DEFAULT_LR[config.optimizer])
-    model = seeded_model(dataset, optimizer, config.seed)
+    model = seeded_model(dataset, optimizer, config.seed, config.model)
     return onecycle.find_lr(
         model,
         dataset.x_train,
@@ -120,7 +124,7 @@ def range_test(config, dataset, verbose):
 
 def find_lr(config):
     """`onecycle find-lr`: writes finder.json, finder.png and config.json; returns the result."""
-    dataset = datasets.load(config.dataset, config.data_dir, config.subset, config.seed)
+    dataset = config.load_data(config.seed)
     path = prepare_run_dir(config)
     storage.write_json(os.path.join(path, "config.json"), to_dict(config))
     result = range_test(config, dataset, verbose=1)
@@ -184,36 +188,82 @@ def backup_dir(run_dir, label, seed):
     return os.path.join(run_dir, "backups", f"{label}-seed{seed}")
 
 
-def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None):
+def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None, max_lr=None):
     """One training run of `arm` at `rate` (ignored by arms that pick their own), resumable from its
-    backup in `run_dir`; returns its record for results.json."""
+    backup in `run_dir`; returns its record for results.json. `fit_one_cycle` arms run their own
+    range test unless `max_lr` is given; the peak they trained to is stored in the backup folder,
+    so that a resumed run continues the same cycle."""
     steps_per_epoch = math.ceil(len(dataset.x_train) / config.batch_size)
-    plan = arms.plan(
-        arm, optimizer=config.optimizer, rate=rate, epochs=config.epochs, steps_per_epoch=steps_per_epoch
-    )
-    model = seeded_model(dataset, plan.optimizer, seed)
     backups = backup_dir(run_dir, label or arm, seed)
-    _check_backup(model, backups)
+    peak_path = os.path.join(backups, "peak.json")
+    if max_lr is None and os.path.exists(peak_path):
+        max_lr = storage.read_json(peak_path)["max_lr"]
+    plan = arms.plan(
+        arm,
+        optimizer=config.optimizer,
+        rate=rate,
+        epochs=config.epochs,
+        steps_per_epoch=steps_per_epoch,
+        max_lr=max_lr,
+    )
+    model = seeded_model(dataset, plan.optimizer, seed, config.model)
+    if os.path.exists(os.path.join(backups, "latest.weights.h5")):
+        _check_backup(model, backups)  # loads it into `model`: a fresh one trains, Keras restores the backup
+        plan = arms.plan(
+            arm,
+            optimizer=config.optimizer,
+            rate=rate,
+            epochs=config.epochs,
+            steps_per_epoch=steps_per_epoch,
+            max_lr=max_lr,
+        )
+        model = seeded_model(dataset, plan.optimizer, seed, config.model)
     os.makedirs(backups, exist_ok=True)
     divergence, log = DivergenceRecorder(), EpochLog(os.path.join(backups, "epochs.json"), dataset.metric)
-    model.fit(
-        dataset.x_train,
-        dataset.y_train,
+    callbacks = [divergence, log]
+    if plan.schedule_free:
+        callbacks.insert(0, schedule_free.AveragedEvaluation(dataset.x_train, config.batch_size))
+    callbacks.append(keras.callbacks.BackupAndRestore(backups, double_checkpoint=True))
+    common = dict(
         validation_data=(dataset.x_val, dataset.y_val),
         epochs=plan.epochs,
         batch_size=config.batch_size,
         verbose=verbose,
-        callbacks=[
-            onecycle.ScheduleLogger(),
-            divergence,
-            log,
-            keras.callbacks.BackupAndRestore(backups, double_checkpoint=True),
-        ],
     )
-    test = model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0, return_dict=True)[
-        dataset.metric
-    ]
-    return {
+    peak = None
+    if plan.fit_one_cycle is not None:
+        if "max_lr" not in plan.fit_one_cycle:
+            finder = onecycle.find_lr(
+                model,
+                dataset.x_train,
+                dataset.y_train,
+                batch_size=config.batch_size,
+                num_steps=config.num_steps,
+                verbose=0,
+            )
+            peak = finder.suggest(config.method)
+            storage.write_json(peak_path, {"max_lr": peak})
+        else:
+            peak = plan.fit_one_cycle["max_lr"]
+        kwargs = {**plan.fit_one_cycle, "max_lr": peak}
+        history = onecycle.fit_one_cycle(
+            model, dataset.x_train, dataset.y_train, callbacks=callbacks, **kwargs, **common
+        )
+        cycle = kwargs.get("cycle_momentum", onecycle.CYCLE_MOMENTUM)
+        plan.learning_rate = history.schedule
+        plan.momentum = history.schedule.momentum(*cycle) if cycle else arms.MOMENTUM
+    else:
+        model.fit(
+            dataset.x_train, dataset.y_train, callbacks=[onecycle.ScheduleLogger(), *callbacks], **common
+        )
+    test = (
+        model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0, return_dict=True)[
+            dataset.metric
+        ]
+        if len(dataset.x_test)
+        else float("nan")
+    )
+    record = {
         "arm": arm,
         "lr": arms.rate_of(arm, config.optimizer, rate),
         "seed": seed,
@@ -225,42 +275,94 @@ def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None):
         "learning_rate": storage.describe_value(plan.learning_rate),
         "momentum": storage.describe_value(plan.momentum),
     }
+    if peak is not None:
+        record["peak_lr"] = float(peak)
+    return record
 
 
 def _verbose(config):
-    if config.verbose is not None:
-        return config.verbose
-    return 1 if sys.stdout.isatty() else 2
+    """Keras' verbosity: `--verbose`, else silent (the harness prints one line per training)."""
+    return 0 if config.verbose is None else config.verbose
 
 
-def planned_runs(config, max_lr):
-    """(arm, rate, seed) of every run: the baseline arms that take a rate run at each rate of
-    `--lrs` when it is given, the onecycle arms at `max_lr` (the suggestion unless given)."""
-    grid = config.rate_grid(max_lr)
+OWN_RATE = 0.0  # the rate recorded for runs whose peak their own range test picks (see `peak_lr`)
+GRID_STEP = 10**0.5  # an extension of a grid adds one rate half a decade beyond its edge
+MAX_EXTENSIONS = 2  # per side
+
+
+def _grid_choice(runs, arm, grid, seeds, higher):
+    """The grid of `arm`, extended past an edge where the best rate (mean best validation value over
+    `seeds`) sits there, and the chosen rate once every rate of it ran on `seeds`; the chosen rate
+    is None while the grid is unfinished."""
+    grid, low, high = sorted(grid), 0, 0
+    while True:
+        scores = {}
+        for rate in grid:
+            values = [
+                summary.best_val(r, higher)
+                for r in runs
+                if r["arm"] == arm and f"{r['lr']:.12g}" == f"{rate:.12g}" and r["seed"] in seeds
+            ]
+            if len(values) < len(seeds):
+                return grid, None
+            scores[rate] = None if None in values else sum(values) / len(values)
+        ranked = [r for r in grid if scores[r] is not None]
+        if not ranked:
+            return grid, None
+        best = (max if higher else min)(ranked, key=scores.get)
+        if best == grid[0] and low < MAX_EXTENSIONS:
+            grid, low = [grid[0] / GRID_STEP, *grid], low + 1
+        elif best == grid[-1] and high < MAX_EXTENSIONS:
+            grid, high = [*grid, grid[-1] * GRID_STEP], high + 1
+        else:
+            return grid, best
+
+
+def planned_runs(config, max_lr, runs=None, higher=True):
+    """(arm, rate, seed) of every run known so far: the baseline arms that take a rate run at each
+    rate of `--lrs` when it is given, the onecycle arms at `max_lr` (the suggestion unless given).
+
+    With `--grid-seeds N`, a grid runs on the first N seeds only; a best rate at its edge extends it
+    by half a decade (at most `MAX_EXTENSIONS` times a side); then the chosen rate runs on every
+    seed. Runs are ordered by seed, so that the first seed of every arm comes first, and within a
+    seed the product's arms come first."""
+    grid_seeds = getattr(config, "grid_seeds", None)
     todo = []
     for name in config.arm_list():
         arm = arms.get(name)
-        if not arm.needs_rate:
-            rates = [arms.KERAS_DEFAULT_LR[config.optimizer]]
+        grid = config.rate_grid(max_lr) if arm.grid_center is None else config.centered_grid(arm.grid_center)
+        if arm.rate == "default":
+            todo += [
+                (arm.name, arms.default_rate(arm.name, config.optimizer), s) for s in range(config.seeds)
+            ]
+        elif arm.rate == "own":
+            todo += [(arm.name, config.max_lr or OWN_RATE, s) for s in range(config.seeds)]
+        elif grid and arm.baseline and grid_seeds and grid_seeds < config.seeds:
+            first = range(grid_seeds)
+            extended, chosen = _grid_choice(runs or [], arm.name, grid, set(first), higher)
+            todo += [(arm.name, rate, s) for rate in extended for s in first]
+            if chosen is not None:
+                todo += [(arm.name, chosen, s) for s in range(grid_seeds, config.seeds)]
         elif grid and arm.baseline:
-            rates = grid
+            todo += [(arm.name, rate, s) for rate in grid for s in range(config.seeds)]
         else:
-            rates = [max_lr]
-        todo += [(arm.name, rate, seed) for rate in rates for seed in range(config.seeds)]
-    return todo
+            todo += [(arm.name, arm.grid_center or max_lr, s) for s in range(config.seeds)]
+    return sorted(todo, key=lambda t: (t[2], arms.get(t[0]).family != "onecycle"))
 
 
 def _needs_range_test(config):
     """True when some arm trains at the suggestion or around it ('auto' grid)."""
+    centred = [a for a in map(arms.get, config.arm_list()) if a.needs_rate and a.grid_center is None]
     if config.lrs == "auto":
-        return any(arms.get(a).needs_rate for a in config.arm_list())
+        return bool(centred)
     grid = config.rate_grid()
-    return any(arms.get(a).needs_rate and not (grid and arms.get(a).baseline) for a in config.arm_list())
+    return any(not (grid and a.baseline) for a in centred)
 
 
-def compare(config, resume=False):
-    """`onecycle compare` / `onecycle train`: range test, every arm, rate and seed, results.json, report."""
-    dataset = datasets.load(config.dataset, config.data_dir, config.subset, 0)
+def compare(config, resume=False, dataset=None):
+    """`onecycle compare` / `onecycle train`: range test, every arm, rate and seed, results.json, report.
+    `dataset`: a loaded `Dataset` (the Python API's arrays) instead of the config's."""
+    dataset = dataset or config.load_data(0)
     path = config.out_dir() if resume else prepare_run_dir(config)
     results_path = os.path.join(path, "results.json")
     results = storage.read_json(results_path) if resume and os.path.exists(results_path) else None
@@ -272,7 +374,7 @@ def compare(config, resume=False):
                 "metric": dataset.metric,
                 **dataset.sizes(),
             },
-            "model": models.describe(models.for_dataset(dataset)),
+            "model": models.describe(models.for_dataset(dataset, config.model)),
             "finder": None,
             "max_lr": config.max_lr,
             "baselines": config.baseline_list(),
@@ -289,20 +391,29 @@ def compare(config, resume=False):
         }
         results["max_lr"] = results["finder"]["suggestion"]
         storage.write_json(results_path, results)
-    runs = summary.normalize_runs(results, config.optimizer)
-    done = {(r["arm"], f"{r['lr']:.12g}", r["seed"]) for r in runs}
-    todo = [
-        t for t in planned_runs(config, results["max_lr"] or 1.0) if (t[0], f"{t[1]:.12g}", t[2]) not in done
-    ]
-    rates_per_arm = {}
-    for arm, rate, _ in planned_runs(config, results["max_lr"] or 1.0):
-        rates_per_arm.setdefault(arm, set()).add(rate)
-    for i, (arm, rate, seed) in enumerate(todo, start=len(done) + 1):
+    higher = dataset.task == "classification"
+    shown = progress.Progress()
+    while True:
+        runs = summary.normalize_runs(results, config.optimizer)
+        done = {(r["arm"], f"{r['lr']:.12g}", r["seed"]) for r in runs}
+        planned = planned_runs(config, results["max_lr"] or 1.0, runs, higher)
+        todo = [t for t in planned if (t[0], f"{t[1]:.12g}", t[2]) not in done]
+        if not todo:
+            break
+        rates_per_arm = {}
+        for arm, rate, _ in planned:
+            rates_per_arm.setdefault(arm, set()).add(rate)
+        arm, rate, seed = todo[0]
         label = f"{arm}@{rate:.4g}" if len(rates_per_arm[arm]) > 1 else arm
-        print(f"[{i}/{len(done) + len(todo)}] {config.dataset}: arm {label}, seed {seed}", flush=True)
-        results["runs"].append(train_one(dataset, config, arm, seed, rate, _verbose(config), path, label))
+        shown.started(len(done), len(planned))
+        record = train_one(
+            dataset, config, arm, seed, rate, _verbose(config), path, label, max_lr=config.max_lr
+        )
+        results["runs"].append(record)
         storage.write_json(results_path, results)
         shutil.rmtree(backup_dir(path, label, seed), ignore_errors=True)
+        shown.finished(label, seed, record, dataset.metric)
+    shown.close()
     shutil.rmtree(os.path.join(path, "backups"), ignore_errors=True)
     report.write(path, to_dict(config), results)
     return results, path

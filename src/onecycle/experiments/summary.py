@@ -88,11 +88,12 @@ def _row(name, key, runs, higher, metric):
     curves = val_curves(runs)
     bests = [_best_and_epoch(c, higher) for c in curves]
     final = [r["epochs"][-1]["val_metric"] if r["epochs"] else None for r in runs]
+    peaks = [r["peak_lr"] for r in runs if r.get("peak_lr") is not None]
     row = {
         "arm": name,
         "base_arm": arm,
         "family": arms.get(arm).family,
-        "lr": lr,
+        "lr": float(np.mean(peaks)) if peaks else lr,  # own range tests: the mean of their peaks
         "metric": metric,
         "seeds": len(runs),
         "epochs": epochs,
@@ -160,6 +161,11 @@ def choose(rows, higher):
 
 def _by_seed(runs, value):
     return {r["seed"]: value(r) for r in runs}
+
+
+def best_val(run, higher):
+    """The best validation value of one run (None when it has none): the statistic that chooses."""
+    return _best_and_epoch(val_curves([run])[0], higher)[0]
 
 
 def _seed_best(run, higher):

@@ -1,0 +1,89 @@
+"""`compare`: the harness's comparison on your own model and arrays, from Python."""
+
+import dataclasses
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+
+from onecycle.experiments import arms as arms_registry
+from onecycle.experiments import config as config_module
+from onecycle.experiments import datasets, runner
+
+
+@dataclasses.dataclass
+class ComparisonResult:
+    """What `compare` returns. `summary`: one row per arm, rate and budget (the rows of
+    results.json); `selection`: the baselines chosen on validation data and the paired comparisons;
+    `results`: the whole results.json record; `report`: the path of report.md, or None when no
+    `out` folder was given."""
+
+    summary: list
+    selection: dict
+    results: dict
+    report: str | None
+
+
+def compare(
+    build_model: Callable,
+    x,
+    y,
+    *,
+    validation_data=None,
+    test_data=None,
+    epochs: int,
+    batch_size: int = 32,
+    seeds: int = 3,
+    arms: Sequence[str] | None = None,
+    lrs: str | Sequence[float] = "auto",
+    grid_seeds: int | None = 1,
+    optimizer: str | None = None,
+    task: str | None = None,
+    out: str | None = None,
+    overwrite: bool = False,
+    verbose: int = 0,
+) -> ComparisonResult:
+    """Train `build_model(input_shape, num_outputs)` (an uncompiled Keras model: a softmax over
+    `num_outputs` classes, or one linear output for a regression) with every arm over `seeds`
+    paired seeds, and return the comparison; the report (report.md, plots) is written to `out`.
+
+    Validation data is carved from `x, y` (20%, fixed seed) when not given; `test_data` is optional.
+    Inputs are standardized with training statistics. `arms`: names of
+    `onecycle.experiments.arms.REGISTRY` (default: every arm of the CLI's default list); `lrs`:
+    "auto", "none" or a list of rates for the grids; `optimizer`: "sgd" or "adam" (default: adam
+    for tables, sgd otherwise); `task`: "classification" or "regression" (default: inferred from
+    `y`).
+    """
+    dataset = datasets.from_arrays(
+        getattr(build_model, "__name__", "model"), x, y, validation_data, test_data, task
+    )
+    names = list(arms) if arms is not None else list(arms_registry.DEFAULT_ARMS)
+    if not isinstance(lrs, str):
+        lrs = ",".join(str(float(r)) for r in lrs)
+    work = None if out else tempfile.mkdtemp(prefix="onecycle-compare-")
+    config = config_module.CompareConfig(
+        dataset=dataset.name,
+        optimizer=optimizer or ("adam" if dataset.x_train.ndim == 2 else "sgd"),
+        batch_size=batch_size,
+        epochs=epochs,
+        seeds=seeds,
+        arms=",".join(names),
+        lrs=lrs,
+        grid_seeds=grid_seeds,
+        out=out or work,
+        overwrite=overwrite or work is not None,
+        verbose=verbose,
+    )
+    config.validate()
+    config.model = build_model
+    try:
+        results, path = runner.compare(config, dataset=dataset)
+    finally:
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+    return ComparisonResult(
+        summary=results.get("summary", []),
+        selection=results.get("selection", {}),
+        results=results,
+        report=os.path.join(path, "report.md") if out else None,
+    )
