@@ -103,7 +103,7 @@ VARIANTS = {
     "no-descent": (
         "defaults without the final descent (ends at the start rate, peak/10)",
         None,
-        lambda peak: {"schedule_kwargs": {"annihilation_fraction": 0.0}},
+        lambda peak: {"schedule_kwargs": {"final_lr": peak / 10}},
         0.0,
     ),
     "const-momentum": ("defaults, momentum held at 0.9", None, lambda peak: {"cycle_momentum": None}, 0.0),

@@ -63,6 +63,7 @@ def compare(
     work = None if out else tempfile.mkdtemp(prefix="onecycle-compare-")
     config = config_module.CompareConfig(
         dataset=dataset.name,
+        in_memory=True,
         optimizer=optimizer or ("adam" if dataset.x_train.ndim == 2 else "sgd"),
         batch_size=batch_size,
         epochs=epochs,

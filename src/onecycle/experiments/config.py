@@ -68,6 +68,7 @@ class FindLRConfig:
     out: str | None = _field(None, "run folder; default runs/<name from the config>")
     overwrite: bool = _field(False, "write into an existing non-empty run folder")
     seed: int = _field(0, "random seed of the model and the data order")
+    in_memory: bool = False  # the Python API's arrays: no bundled dataset to check `dataset` against
 
     command = "find-lr"
 
@@ -101,7 +102,11 @@ class FindLRConfig:
                 f"--task: invalid choice {self.task!r} (choose from classification, regression)"
             )
         checks_for = [
-            ("dataset", self.dataset, tuple(datasets.REGISTRY) if not self.data else (self.dataset,)),
+            (
+                "dataset",
+                self.dataset,
+                (self.dataset,) if self.data or self.in_memory else tuple(datasets.REGISTRY),
+            ),
             ("optimizer", self.optimizer, arms.OPTIMIZERS),
             ("method", self.method, tuple(SUGGESTION_METHODS)),
         ]

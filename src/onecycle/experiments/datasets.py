@@ -289,7 +289,7 @@ REGISTRY = {
 }
 
 
-def _standardize(train, *others):
+def standardize(train, *others):
     """Images: one mean and std per channel; tables: per feature. Training statistics only."""
     axes = tuple(range(train.ndim - 1)) if train.ndim > 2 else (0,)
     mean = train.mean(axis=axes, keepdims=True)
@@ -318,7 +318,7 @@ def load(name, data_dir=None, subset=None, seed=0):
         train, val = train[:subset], val[:subset]
         test = rng.permutation(len(x_test))[:subset]
         x_test, y_test = x_test[test], y_test[test]
-    x_train, x_val, x_test = _standardize(x[train], x[val], x_test)
+    x_train, x_val, x_test = standardize(x[train], x[val], x_test)
     y_dtype = np.int32 if task == "classification" else np.float32
     return Dataset(
         name=name,
@@ -412,7 +412,7 @@ def from_arrays(name, x, y, validation_data=None, test_data=None, task=None, sou
         num_classes = max(2, len(classes))
     else:
         y, y_val, y_test = (_regression_target(name, a) for a in (y, y_val, y_test))
-    x, x_val, x_test = _standardize(*(a.astype(np.float64) for a in (x, x_val, x_test)))
+    x, x_val, x_test = standardize(*(a.astype(np.float64) for a in (x, x_val, x_test)))
     return Dataset(
         name=name,
         task=task,

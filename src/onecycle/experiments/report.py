@@ -203,8 +203,8 @@ def answer(table):
         test = tests.get((c["arm"], c["against"]))
         on_test = (
             f"; on test: {fmt(test['mean'], metric, signed=True)} (se {fmt(test['se'], metric)}), {test['verdict']}"
-            if test and test["mean"] is not None
-            else "; no test split"
+            if test and test["verdict"] != "n/a"
+            else "; no test figures"
         )
         lines.append(
             f"- `{c['arm']}` against `{c['against']}` (the best of its family on validation): "
@@ -251,7 +251,8 @@ def markdown(path, config, results, table, finder):
         ]
     lines += [
         f"Data: {dataset['source']}; {dataset['train']} train, {dataset['val']} validation, {dataset['test']} "
-        "test samples; inputs standardized with training statistics.",
+        "test samples; inputs standardized with training statistics."
+        + (" No test split was given: the test columns are n/a." if not dataset["test"] else ""),
         "",
         f"Model: {results['model']}",
         "",

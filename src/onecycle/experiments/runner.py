@@ -85,6 +85,9 @@ def seeded_model(dataset, optimizer, seed, model=None):
     # and PyTorch that draws one shuffle from the global stream; build them here, the same way for
     # every arm, so that a later range test (which builds them too) changes no arm's data order.
     model.evaluate(dataset.x_train[:1], dataset.y_train[:1], verbose=0)
+    # Built here, eagerly: on TensorFlow, Keras 3.15's ScheduleFreeAdamW built inside the first train
+    # step starts its `z` sequence at zero instead of at the initial weights, which throws them away.
+    model.optimizer.build(model.trainable_variables)
     return model
 
 

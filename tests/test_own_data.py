@@ -1,0 +1,202 @@
+"""`onecycle compare --data FILE` and `onecycle.experiments.compare` on a user's own data and model:
+npz and csv, classification and regression, with and without validation and test splits, bad input."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from onecycle.experiments import compare, datasets
+from onecycle.experiments.cli import main
+
+FAST = ["--epochs", "1", "--seeds", "2", "--num-steps", "10", "--lrs", "none", "--verbose", "0"]
+MODEL_FILE = """
+import keras
+
+def small(input_shape, num_outputs):
+    inputs = keras.Input(input_shape)
+    h = keras.layers.Dense(8, activation="relu")(inputs)
+    if num_outputs == 1:
+        return keras.Model(inputs, keras.layers.Dense(1)(h))
+    return keras.Model(inputs, keras.layers.Dense(num_outputs, activation="softmax")(h))
+
+def not_a_model(input_shape, num_outputs):
+    return 3
+"""
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    path = tmp_path / "mymodel.py"
+    path.write_text(MODEL_FILE)
+    return str(path)
+
+
+def _table(n=120, seed=0, classes=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4))
+    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5) if classes else 3.0 * x[:, 0] - x[:, 2] + 50.0
+    return x, y
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_npz_classification_with_every_split(tmp_path, capsys, model_file):
+    x, y = _table(classes=3)
+    data = tmp_path / "mine.npz"
+    np.savez(
+        data, x_train=x[:80], y_train=y[:80], x_val=x[80:100], y_val=y[80:100], x_test=x[100:], y_test=y[100:]
+    )
+    out_dir = tmp_path / "run"
+    code, out, err = _run(
+        capsys,
+        "compare",
+        "--data",
+        str(data),
+        "--model",
+        f"{model_file}:small",
+        "--arms",
+        "constant-default,schedule-free-default,onecycle",
+        *FAST,
+        "--out",
+        str(out_dir),
+    )
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if line.startswith("[")]
+    assert len(lines) == 6  # one line per training: 3 arms x 2 seeds, nothing else per epoch
+    results = json.loads((out_dir / "results.json").read_text())
+    assert (
+        results["dataset"]["train"] == 80
+        and results["dataset"]["val"] == 20
+        and results["dataset"]["test"] == 20
+    )
+    assert results["dataset"]["metric"] == "accuracy"
+    assert "Dense(8,)" in results["model"]
+    for run in results["runs"]:
+        assert run["test_metric"] is not None and len(run["epochs"]) == 1
+    onecycle_runs = [r for r in results["runs"] if r["arm"] == "onecycle"]
+    assert all(r["peak_lr"] > 0 for r in onecycle_runs)  # fit_one_cycle's own range test chose it
+    report = (out_dir / "report.md").read_text()
+    assert report.splitlines()[2] == "## Answer" and "Best arm on validation" in report
+    assert "`onecycle` against `constant-default`" in report
+
+
+def test_csv_regression_with_a_categorical_column_and_no_test(tmp_path, capsys, model_file):
+    x, y = _table(n=90)
+    rows = ["a,b,colour,c,d,price"] + [
+        f"{r[0]},{r[1]},{'red' if r[2] > 0 else 'blue'},{r[2]},{r[3]},{t}" for r, t in zip(x, y)
+    ]
+    data = tmp_path / "houses.csv"
+    data.write_text("\n".join(rows) + "\n")
+    out_dir = tmp_path / "run"
+    code, out, err = _run(
+        capsys,
+        "compare",
+        "--data",
+        str(data),
+        "--target",
+        "price",
+        "--model",
+        f"{model_file}:small",
+        "--arms",
+        "constant-default,onecycle",
+        *FAST,
+        "--out",
+        str(out_dir),
+    )
+    assert code == 0, err
+    results = json.loads((out_dir / "results.json").read_text())
+    assert results["dataset"]["metric"] == "rmse" and results["dataset"]["test"] == 0
+    assert results["dataset"]["val"] == 18 and results["dataset"]["train"] == 72
+    assert all(r["test_metric"] is None for r in results["runs"])
+    assert "No test split was given" in (out_dir / "report.md").read_text()
+    loaded = datasets.load_file(str(data), "price")
+    assert loaded.x_train.shape[1] == 6  # 4 numeric columns + 2 one-hot colours
+    np.testing.assert_allclose(loaded.x_train.mean(axis=0), 0.0, atol=1e-6)
+
+
+def test_task_inference_and_override(tmp_path):
+    x, y = _table(n=60, classes=3)
+    path = tmp_path / "t.npz"
+    np.savez(path, x_train=x, y_train=y)
+    assert datasets.load_file(str(path)).task == "classification"
+    assert datasets.load_file(str(path), task="regression").task == "regression"
+    np.savez(path, x_train=x, y_train=x[:, 0] * 10)
+    assert datasets.load_file(str(path)).task == "regression"
+    text = tmp_path / "t.csv"
+    text.write_text("f,label\n" + "\n".join(f"{v},{'yes' if v > 0 else 'no'}" for v in x[:, 0]))
+    data = datasets.load_file(str(text), "label")
+    assert data.task == "classification" and data.num_classes == 2
+    assert set(np.unique(data.y_train)) <= {0, 1}
+
+
+def test_python_api_returns_the_summary_and_writes_nothing_without_out(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    x, y = _table(n=100, classes=3)
+
+    def small(input_shape, num_outputs):
+        inputs = keras.Input(input_shape)
+        return keras.Model(inputs, keras.layers.Dense(num_outputs, activation="softmax")(inputs))
+
+    result = compare(small, x, y, epochs=1, seeds=2, arms=["constant-default", "onecycle"], lrs="none")
+    assert {row["base_arm"] for row in result.summary} == {"constant-default", "onecycle"}
+    assert all(row["seeds"] == 2 for row in result.summary)
+    assert result.report is None and os.listdir(tmp_path) == []
+    verdicts = [c for c in result.selection["comparisons"] if c["value"] == "best_val"]
+    assert verdicts and verdicts[0]["against"] == "constant-default"
+    out = compare(
+        small,
+        x,
+        y,
+        epochs=1,
+        seeds=1,
+        arms=["constant-default"],
+        lrs="none",
+        out=str(tmp_path / "r"),
+        validation_data=(x[:20], y[:20]),
+        test_data=(x[20:40], y[20:40]),
+    )
+    assert os.path.isfile(out.report) and out.results["dataset"]["val"] == 20
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--data", "missing.npz"], "--data: must be an existing .npz or .csv file"),
+        (["--data", "{csv}"], "--target: a --data .csv needs the name of its target column"),
+        (["--data", "{csv}", "--target", "nope"], "--target: 'nope' is not a column"),
+        (["--data", "{npz}", "--target", "y"], "--target: only with a --data .csv file"),
+        (["--data", "{npz}", "--task", "ranking"], "--task: invalid choice 'ranking'"),
+        (["--data", "{bad_npz}"], "holds no y_train"),
+        (["--data", "{npz}", "--model", "{model}:missing"], "has no function 'missing'"),
+        (["--data", "{npz}", "--model", "{model}:not_a_model"], "must return a keras.Model"),
+        (["--data", "{npz}", "--model", "nosuchfile.py:f"], "--model: 'nosuchfile.py' is not a file"),
+        (["--data", "{npz}", "--model", "resnet"], "--model: must be one of mlp, cnn, resnet9"),
+        (["--data", "{ragged_csv}", "--target", "y"], "line 3 has 1 fields; the header has 2"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, model_file, argv, message):
+    x, y = _table(n=30)
+    np.savez(tmp_path / "ok.npz", x_train=x, y_train=y)
+    np.savez(tmp_path / "bad.npz", x_train=x)
+    (tmp_path / "ok.csv").write_text("a,y\n1,2\n3,4\n5,6\n")
+    (tmp_path / "ragged.csv").write_text("a,y\n1,2\n3\n5,6\n")
+    names = {
+        "csv": tmp_path / "ok.csv",
+        "npz": tmp_path / "ok.npz",
+        "bad_npz": tmp_path / "bad.npz",
+        "ragged_csv": tmp_path / "ragged.csv",
+        "model": model_file.removesuffix(".py") + ".py",
+    }
+    argv = [a.format(**{k: str(v) for k, v in names.items()}) for a in argv]
+    out_dir = tmp_path / "run"
+    code, out, err = _run(capsys, "compare", *argv, *FAST, "--out", str(out_dir))
+    assert code == 2 and message in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out_dir.exists() or os.listdir(out_dir) == []
