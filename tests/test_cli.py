@@ -61,8 +61,9 @@ def test_compare_then_report(tmp_path, capsys):
         )
         assert row["metric"] == "accuracy" and 0 <= row["test_mean"] <= 1
     assert summary["onecycle-short"]["epochs"] == 1
-    run = results["runs"][1]
-    assert run["arm"] == "onecycle" and len(run["epochs"]) == 2
+    assert [r["arm"] for r in results["runs"]][:2] == ["onecycle", "onecycle-short"]  # the product first
+    run = results["runs"][0]
+    assert run["arm"] == "onecycle" and len(run["epochs"]) == 2 and run["peak_lr"] > 0
     assert run["epochs"][-1]["momentum"] == pytest.approx(0.95)
     for name in ("report.md", "finder.png", "schedules.png", "val_metric.png", "config.json"):
         assert (out_dir / name).exists()

@@ -101,6 +101,8 @@ def test_grid_then_report_with_a_baseline_folder(tmp_path, capsys):
                 "constant,cosine",
                 "--lrs",
                 "0.003,0.03,0.3",
+                "--grid-seeds",
+                "2",
                 "--out",
                 str(grid),
             ]
@@ -237,7 +239,8 @@ def test_auto_grid_is_centred_on_the_suggestion(tmp_path, capsys):
     suggestion = results["max_lr"]
     constant = sorted(r["lr"] for r in results["runs"] if r["arm"] == "constant")
     np.testing.assert_allclose(constant, suggestion * 10 ** np.arange(-2.0, 0.75, 0.5))
-    assert [r["lr"] for r in results["runs"] if r["arm"] == "onecycle"] == [suggestion]
+    (product,) = [r for r in results["runs"] if r["arm"] == "onecycle"]
+    assert product["lr"] == 0.0 and product["peak_lr"] > 0  # fit_one_cycle's own range test picks its peak
     capsys.readouterr()
 
 

@@ -130,8 +130,11 @@ def _schedule_free_default(optimizer, rate, total):
 
 def _one_cycle(**kwargs):
     def build(optimizer, rate, total):
+        # compiled with a schedule already (fit_one_cycle replaces it): the optimizer then holds the
+        # variables of the trained one, so that a backup of an interrupted run loads into it
+        placeholder = onecycle.OneCycle(KERAS_DEFAULT_LR[optimizer], total)
         return {
-            "optimizer": make_optimizer(optimizer, KERAS_DEFAULT_LR[optimizer]),
+            "optimizer": make_optimizer(optimizer, placeholder),
             "learning_rate": None,
             "fit_one_cycle": kwargs,
         }
