@@ -38,7 +38,13 @@ def _best_val(peak):
 # the keyword "epochs_divisor" shortens the run, "restore_best" keeps the best epoch on a validation
 # split carved from the training data (20%, the last rows, as Keras' validation_split)
 VARIANTS = {
-    "defaults": ("`fit_one_cycle` with no arguments", None, lambda peak: {}, 0.0),
+    "defaults": ("`fit_one_cycle` before the guard (guard=False)", None, lambda peak: {}, 0.0),
+    "guard": (
+        "`fit_one_cycle` with its defaults since the guard (guard='auto': on up to 10,000 samples)",
+        None,
+        lambda peak: {"guard": "auto"},
+        0.0,
+    ),
     "article": (
         "linear 3 phases (45% up, 45% down, 10% to start/1000), 'minimum' suggestion, momentum 0.95-0.85",
         "minimum",
@@ -195,7 +201,7 @@ def _train_variant(dataset, args, name, seed, suggestions):
     peak = suggestions[method or onecycle.DEFAULT_SUGGESTION]
     model = _model(dataset, args.optimizer, seed)
     model.optimizer.weight_decay = weight_decay or None
-    kwargs = {"max_lr": peak, **kwargs(peak)}
+    kwargs = {"max_lr": peak, "guard": False, **kwargs(peak)}
     epochs = max(1, args.epochs // kwargs.pop("epochs_divisor", 1))
     (x, y), validation = (dataset.x_train, dataset.y_train), (dataset.x_val, dataset.y_val)
     callbacks = []

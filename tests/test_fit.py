@@ -18,6 +18,7 @@ def test_fit_one_cycle_finds_sizes_and_logs(tiny_classifier):
         validation_split=0.25,
         verbose=0,
         find_lr_kwargs={"num_steps": 40},
+        guard=False,
     )
     assert isinstance(history.lr_finder, onecycle.LRFinderResult)
     steps = 3 * math.ceil(72 / 20)  # 72 training samples: the partial last batch counts
@@ -31,7 +32,7 @@ def test_fit_one_cycle_finds_sizes_and_logs(tiny_classifier):
 
 def test_fit_one_cycle_with_given_rate_and_gradient_accumulation(tiny_classifier):
     model, x, y = tiny_classifier(onecycle.optimizers.SGD(0.01, momentum=0.9, gradient_accumulation_steps=2))
-    history = onecycle.fit_one_cycle(model, x, y, epochs=2, batch_size=16, max_lr=0.1, verbose=0)
+    history = onecycle.fit_one_cycle(model, x, y, epochs=2, batch_size=16, max_lr=0.1, verbose=0, guard=False)
     assert history.lr_finder is None
     assert history.schedule.total_steps == 2 * 6  # every batch counts: the schedule reads the batch counter
     assert history.history["learning_rate"][-1] == pytest.approx(history.schedule.final_lr, rel=1e-3)
@@ -50,13 +51,13 @@ def test_schedule_logger_with_plain_keras_optimizer(tiny_classifier):
 def test_bad_epochs(tiny_classifier):
     model, x, y = tiny_classifier()
     with pytest.raises(ValueError, match="epochs=0"):
-        onecycle.fit_one_cycle(model, x, y, epochs=0, max_lr=0.1)
+        onecycle.fit_one_cycle(model, x, y, epochs=0, max_lr=0.1, guard=False)
 
 
 def test_plain_keras_optimizer_warns_that_momentum_stays(tiny_classifier):
     model, x, y = tiny_classifier(keras.optimizers.SGD(0.01, momentum=0.9))
     with pytest.warns(UserWarning, match="momentum stays constant"):
-        onecycle.fit_one_cycle(model, x, y, epochs=1, max_lr=0.1, verbose=0)
+        onecycle.fit_one_cycle(model, x, y, epochs=1, max_lr=0.1, verbose=0, guard=False)
 
 
 def test_resume_from_saved_model_and_initial_epoch_continues_the_cycle(tiny_classifier, lr_trace, tmp_path):
@@ -75,10 +76,19 @@ def test_resume_from_saved_model_and_initial_epoch_continues_the_cycle(tiny_clas
 
 def test_verbose_0_silences_the_range_test_too(tiny_classifier, capsys):
     model, x, y = tiny_classifier()
-    onecycle.fit_one_cycle(model, x, y, epochs=1, batch_size=20, verbose=0, find_lr_kwargs={"num_steps": 10})
+    onecycle.fit_one_cycle(
+        model, x, y, epochs=1, batch_size=20, verbose=0, find_lr_kwargs={"num_steps": 10}, guard=False
+    )
     assert capsys.readouterr().out == ""
     onecycle.fit_one_cycle(
-        model, x, y, epochs=1, batch_size=20, verbose=0, find_lr_kwargs={"num_steps": 10, "verbose": 1}
+        model,
+        x,
+        y,
+        epochs=1,
+        batch_size=20,
+        verbose=0,
+        find_lr_kwargs={"num_steps": 10, "verbose": 1},
+        guard=False,
     )
     assert "step" in capsys.readouterr().out  # an explicit finder verbosity wins
 
@@ -89,10 +99,76 @@ def test_fit_one_cycle_then_save_keeps_the_optimizer_state(tiny_classifier, tmp_
     import warnings
 
     model, x, y = tiny_classifier()
-    onecycle.fit_one_cycle(model, x, y, epochs=1, batch_size=16, max_lr=0.1, verbose=0)
+    onecycle.fit_one_cycle(model, x, y, epochs=1, batch_size=16, max_lr=0.1, verbose=0, guard=False)
     model.save(tmp_path / "m.keras")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Keras only warns when it skips the optimizer's variables
         restored = keras.saving.load_model(tmp_path / "m.keras")
     assert int(keras.ops.convert_to_numpy(restored.optimizer.iterations)) == 6
     assert isinstance(restored.optimizer._learning_rate, onecycle.OneCycle)
+
+
+class SlowSGD(onecycle.optimizers.SGD):
+    """An SGD whose Keras default rate is tiny: the guard's constant reference barely trains."""
+
+    def __init__(self, learning_rate=1e-9, name="slow_sgd", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+
+
+def _primed(tiny_classifier, optimizer=None, seed=0):
+    model, x, y = tiny_classifier(optimizer, seed=seed)
+    model.evaluate(x[:1], y[:1], verbose=0)  # the first evaluate builds what the guard's runs build
+    return model, x, y
+
+
+def test_guard_keeps_1cycle_and_changes_nothing_when_1cycle_wins(tiny_classifier):
+    plain, x, y = _primed(tiny_classifier, SlowSGD(momentum=0.9))
+    onecycle.fit_one_cycle(plain, x, y, epochs=2, batch_size=16, max_lr=0.5, verbose=0, guard=False)
+    guarded, _, _ = _primed(tiny_classifier, SlowSGD(momentum=0.9))
+    history = onecycle.fit_one_cycle(
+        guarded, x, y, epochs=2, batch_size=16, max_lr=0.5, verbose=0, guard=True
+    )
+    assert history.guard["chose"] == "onecycle" and history.guard["constant_rate"] == 1e-9
+    assert history.guard["onecycle_loss"] < history.guard["constant_loss"]
+    for a, b in zip(plain.get_weights(), guarded.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # same weights and data order as guard=False
+    assert history.history["learning_rate"][-1] == pytest.approx(history.schedule.final_lr, rel=1e-3)
+
+
+def test_guard_switches_to_the_default_rate_and_warns_with_both_losses(tiny_classifier):
+    model, x, y = _primed(tiny_classifier)
+    with pytest.warns(UserWarning, match=r"default rate held constant \(0\.01\) had a lower loss") as caught:
+        history = onecycle.fit_one_cycle(
+            model, x, y, epochs=2, batch_size=16, max_lr=1e4, verbose=0, guard=True
+        )
+    guard = history.guard
+    assert guard["chose"] == "constant" and guard["constant_rate"] == 0.01 and guard["holdout"] == 0.2
+    (message,) = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    assert f"{guard['constant_loss']:.6g}" in message and f"{guard['onecycle_loss']:.6g}" in message
+    np.testing.assert_allclose(history.history["learning_rate"], [0.01, 0.01], rtol=1e-6)
+    assert model.optimizer.momentum == 0.9  # the compiled momentum, not 1cycle's
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 2 * math.ceil(96 / 16)
+
+
+def test_guard_auto_runs_on_small_arrays_only(tiny_classifier, monkeypatch):
+    from onecycle import fit
+
+    model, x, y = tiny_classifier()
+    history = onecycle.fit_one_cycle(model, x, y, epochs=1, batch_size=16, max_lr=0.05, verbose=0)
+    assert history.guard is not None  # 96 samples: on by default
+    monkeypatch.setattr(fit, "GUARD_MAX_SAMPLES", 95)
+    model, x, y = tiny_classifier()
+    assert onecycle.fit_one_cycle(model, x, y, epochs=1, batch_size=16, max_lr=0.05, verbose=0).guard is None
+    model, x, y = tiny_classifier()
+    history = onecycle.fit_one_cycle(
+        model, x, y, epochs=1, batch_size=16, max_lr=0.05, verbose=0, validation_split=0.25, guard=True
+    )
+    assert history.guard is None  # it does not stack with validation_split
+
+
+def test_guard_rejects_other_values(tiny_classifier):
+    model, x, y = tiny_classifier()
+    with pytest.raises(
+        ValueError, match=r"Argument `guard` must be True, False or 'auto'. Received: guard='yes'"
+    ):
+        onecycle.fit_one_cycle(model, x, y, epochs=1, guard="yes")

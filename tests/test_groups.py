@@ -104,7 +104,7 @@ def test_fit_one_cycle_cycles_each_group_and_logs_each():
     x, y = _data()
     model = _compiled(_multi(momentum=0.9))
     history = onecycle.fit_one_cycle(
-        model, x, y, epochs=2, batch_size=16, verbose=0, find_lr_kwargs={"num_steps": 30}
+        model, x, y, epochs=2, batch_size=16, verbose=0, find_lr_kwargs={"num_steps": 30}, guard=False
     )
     head, body = history.schedules
     assert body.max_lr == pytest.approx(head.max_lr / 10) and head.max_lr == pytest.approx(
@@ -115,17 +115,19 @@ def test_fit_one_cycle_cycles_each_group_and_logs_each():
     assert logs[f"learning_rate/{BODY}"][-1] == pytest.approx(body.final_lr, rel=1e-3)
     assert logs["momentum"][-1] == pytest.approx(0.95) and logs[f"momentum/{BODY}"][-1] == pytest.approx(0.95)
     # explicit peaks, one per group
-    history = onecycle.fit_one_cycle(model, x, y, epochs=1, batch_size=16, verbose=0, max_lr=[0.05, 0.002])
+    history = onecycle.fit_one_cycle(
+        model, x, y, epochs=1, batch_size=16, verbose=0, max_lr=[0.05, 0.002], guard=False
+    )
     assert [s.max_lr for s in history.schedules] == [0.05, 0.002]
     with pytest.raises(ValueError, match="max_lr"):
-        onecycle.fit_one_cycle(model, x, y, epochs=1, max_lr=[0.1])
+        onecycle.fit_one_cycle(model, x, y, epochs=1, max_lr=[0.1], guard=False)
 
 
 def test_schedules_continue_after_a_keras_round_trip_in_a_fresh_process(tmp_path):
     x, y = _data()
     model = _compiled(_multi(momentum=0.9))
     history = onecycle.fit_one_cycle(
-        model, x, y, epochs=4, batch_size=16, verbose=0, max_lr=0.1, initial_epoch=0
+        model, x, y, epochs=4, batch_size=16, verbose=0, max_lr=0.1, initial_epoch=0, guard=False
     )
     del history
     # stop half-way: a fresh model trained 2 of 4 epochs, saved, then continued elsewhere
@@ -166,7 +168,9 @@ def test_discriminative_optimizer_log_spaces_rates_over_groups():
     assert discriminative_rates(1e-4, 1e-2, 3) == pytest.approx([1e-4, 1e-3, 1e-2])
     model.compile(optimizer, "sparse_categorical_crossentropy")
     x, y = _data()
-    history = onecycle.fit_one_cycle(model, x, y, epochs=1, batch_size=16, verbose=0, max_lr=0.05)
+    history = onecycle.fit_one_cycle(
+        model, x, y, epochs=1, batch_size=16, verbose=0, max_lr=0.05, guard=False
+    )
     head, body = history.schedules
     assert body.max_lr == pytest.approx(0.05 / 100)
 
@@ -201,7 +205,9 @@ def test_mixed_precision_around_a_multi_optimizer():
         model.compile(_multi(momentum=0.9), "sparse_categorical_crossentropy")
         assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
         x, y = _data()
-        history = onecycle.fit_one_cycle(model, x, y, epochs=1, batch_size=16, max_lr=0.1, verbose=0)
+        history = onecycle.fit_one_cycle(
+            model, x, y, epochs=1, batch_size=16, max_lr=0.1, verbose=0, guard=False
+        )
         assert history.history[f"learning_rate/{BODY}"][-1] == pytest.approx(
             history.schedules[1].final_lr, rel=1e-2
         )

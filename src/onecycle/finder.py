@@ -168,24 +168,38 @@ def _to_numpy(variable):
 
 
 def _global_random_state():
-    """Python's, NumPy's and (on PyTorch) torch's global random streams: `keras.utils.set_random_seed`
-    seeds them, Keras' `fit` shuffles arrays from NumPy's (JAX) or torch's (PyTorch)."""
-    torch_state = None
+    """Python's, NumPy's and the backend's global random streams (torch's generator, TensorFlow's
+    op seeds): `keras.utils.set_random_seed` seeds them, and Keras' `fit` shuffles arrays from
+    NumPy's (JAX), torch's (PyTorch) or a new op seed (TensorFlow)."""
+    backend_state = None
     if keras.backend.backend() == "torch":
         import torch
 
-        torch_state = torch.get_rng_state()
-    return random.getstate(), np.random.get_state(), torch_state
+        backend_state = torch.get_rng_state()
+    elif keras.backend.backend() == "tensorflow":
+        rng = _tf_op_seeds()  # TensorFlow draws each new op's seed (tf.data's shuffle) from it
+        backend_state = rng.getstate() if rng is not None else None
+    return random.getstate(), np.random.get_state(), backend_state
+
+
+def _tf_op_seeds():
+    from tensorflow.python.eager import context  # private: the stream `tf.random.set_seed` seeds
+
+    return getattr(context.context(), "_rng", None)
 
 
 def _restore_global_random_state(state):
-    python_state, numpy_state, torch_state = state
+    python_state, numpy_state, backend_state = state
     random.setstate(python_state)
     np.random.set_state(numpy_state)
-    if torch_state is not None:
+    if backend_state is None:
+        return
+    if keras.backend.backend() == "torch":
         import torch
 
-        torch.set_rng_state(torch_state)
+        torch.set_rng_state(backend_state)
+    elif _tf_op_seeds() is not None:
+        _tf_op_seeds().setstate(backend_state)
 
 
 def _build(model, first_x):

@@ -13,7 +13,7 @@ from onecycle import checks, data, suggestions
 from onecycle.callbacks import ScheduleLogger
 from onecycle.finder import find_lr
 from onecycle.groups import rate_groups, rate_ratios
-from onecycle.schedules import CYCLE_MOMENTUM, OneCycle
+from onecycle.schedules import CYCLE_MOMENTUM, OneCycle, Piecewise
 
 
 def _scheduled_momentum_name(optimizer):
@@ -122,6 +122,7 @@ def fit_one_cycle(
     steps_per_epoch: int | None = None,
     validation_split: float = 0.0,
     callbacks: list[keras.callbacks.Callback] | None = None,
+    guard: bool | str = "auto",
     **fit_kwargs,
 ) -> keras.callbacks.History:
     """Train a compiled model with the 1cycle policy, finding the maximum rate first if not given.
@@ -144,12 +145,25 @@ def fit_one_cycle(
     The defaults (`OneCycle`'s own curve, the "minimum" suggestion, momentum 0.95-0.85, no weight
     decay) were compared with a cosine curve, the other suggestion rules, constant momentum, weight
     decay and a higher final rate on several tasks; none did better (the recipe study, RECIPE.md).
+
+    **The guard** (`guard="auto"`: on for arrays of at most `GUARD_MAX_SAMPLES` samples; True: on
+    for any arrays; False: off). On small tables the range test's peak can be far too high, and no
+    fixed change of the recipe was found that never loses to a constant rate there (the second
+    recipe study, RECIPE.md). So on small data `fit_one_cycle` checks itself first: it holds out the
+    last 20% of `x` (as `validation_split` would), trains 1cycle and the optimizer's Keras default
+    rate held constant on the rest from the same initial weights, keeps whichever has the lower loss
+    on the held-out part, then trains that one on all of `x` from the same initial weights and
+    returns its `History` (three trainings in all; the global random streams are put back before
+    the last one). When the constant rate wins it warns with both losses. `history.guard` holds
+    both losses and the choice (None when the guard did not run).
     """
     checks.compiled_model(model)
     epochs = checks.positive_int("epochs", epochs)
     batch_size = checks.positive_int("batch_size", batch_size)
     cycle_momentum = _check_cycle_momentum(cycle_momentum)
     checks.one_of("suggestion", suggestion, tuple(suggestions.METHODS))
+    if guard not in (True, False, "auto"):
+        raise ValueError(f"Argument `guard` must be True, False or 'auto'. Received: guard={guard!r}")
     validation_split = checks.float_in("validation_split", validation_split, 0.0, 1.0, high_open=True)
     if steps_per_epoch is not None:
         checks.positive_int("steps_per_epoch", steps_per_epoch)
@@ -181,7 +195,17 @@ def fit_one_cycle(
         schedules.append(schedule)
         rates.append(schedule.shifted(start_step))
         momenta.append(momentum and momentum.shifted(start_step))
-    install_schedule(model, rates, momenta)
+    choice = None
+    if _guarded(guard, x, y, steps_per_epoch, validation_split, fit_kwargs):
+        choice = _guard(model, x, y, epochs, batch_size, rates, momenta, fit_kwargs)
+    if choice is None or choice["chose"] == "onecycle":
+        install_schedule(model, rates, momenta)
+    else:
+        install_schedule(
+            model,
+            [_constant(_keras_default_rate(g.optimizer)) for g in rate_groups(model.optimizer)],
+            [None] * len(rates),
+        )
     history = model.fit(
         x,
         y,
@@ -193,7 +217,98 @@ def fit_one_cycle(
         **fit_kwargs,
     )
     history.lr_finder, history.schedule, history.schedules = finder, schedules[0], schedules
+    history.guard = choice
     return history
+
+
+GUARD_MAX_SAMPLES = 10_000
+GUARD_HOLDOUT = 0.2
+
+
+def _guarded(guard, x, y, steps_per_epoch, validation_split, fit_kwargs):
+    if guard is False or not data.is_array_like(x) or steps_per_epoch is not None:
+        return False
+    if validation_split or fit_kwargs.get("sample_weight") is not None or fit_kwargs.get("class_weight"):
+        return False  # the guard carves its own hold-out; it does not stack with these
+    samples = len(keras.tree.flatten(x)[0])
+    if samples < 10:
+        return False
+    return guard is True or samples <= GUARD_MAX_SAMPLES
+
+
+def _rows(arrays, start, stop):
+    return None if arrays is None else keras.tree.map_structure(lambda a: a[start:stop], arrays)
+
+
+def _guard(model, x, y, epochs, batch_size, rates, momenta, fit_kwargs):
+    """1cycle against the optimizer's Keras default rate on a hold-out of `x`; the model, its
+    optimizer and the global random streams are put back as they were."""
+    from onecycle.finder import _build, _global_random_state, _restore_global_random_state, _Snapshot
+
+    samples = len(keras.tree.flatten(x)[0])
+    cut = samples - max(1, int(round(GUARD_HOLDOUT * samples)))
+    train, held = (_rows(x, 0, cut), _rows(y, 0, cut)), (_rows(x, cut, samples), _rows(y, cut, samples))
+    _build(model, _rows(x, 0, 1))  # the optimizer's slots exist before the snapshot, so it restores them
+    constant = [_constant(_keras_default_rate(group.optimizer)) for group in rate_groups(model.optimizer)]
+    snapshot, random_state = _Snapshot(model), _global_random_state()
+    groups = rate_groups(model.optimizer)
+    names = [_scheduled_momentum_name(g.optimizer) for g in groups]
+    momentum_before = [getattr(g.optimizer, n) if n else None for g, n in zip(groups, names)]
+
+    def restore():
+        snapshot.restore()
+        for group, name, value in zip(groups, names, momentum_before):
+            if name:
+                setattr(group.optimizer, name, value)
+
+    losses = {}
+    quiet = {k: v for k, v in fit_kwargs.items() if k not in ("verbose", "validation_data", "callbacks")}
+    try:
+        for name, (learning_rate, momentum) in (
+            ("onecycle", (rates, momenta)),
+            ("constant", (constant, [None] * len(rates))),
+        ):
+            restore()
+            install_schedule(model, learning_rate, momentum)
+            model.fit(*train, epochs=epochs, batch_size=batch_size, verbose=0, **quiet)
+            loss = model.evaluate(*held, batch_size=max(batch_size, 256), verbose=0, return_dict=True)["loss"]
+            losses[name] = float(loss) if loss == loss else float("inf")
+    finally:
+        restore()
+        _restore_global_random_state(random_state)
+    chose = "constant" if losses["constant"] < losses["onecycle"] else "onecycle"
+    default_rate = _keras_default_rate(groups[0].optimizer)
+    if chose == "constant":
+        warnings.warn(
+            f"fit_one_cycle's guard: on the last {GUARD_HOLDOUT:.0%} of x, the optimizer's default rate held "
+            f"constant ({default_rate:g}) had a lower loss ({losses['constant']:.6g}) than 1cycle "
+            f"({losses['onecycle']:.6g}); training with the constant rate instead (pass guard=False to keep 1cycle)",
+            stacklevel=3,
+        )
+    return {
+        "chose": chose,
+        "onecycle_loss": losses["onecycle"],
+        "constant_loss": losses["constant"],
+        "constant_rate": default_rate,
+        "holdout": GUARD_HOLDOUT,
+    }
+
+
+def _constant(rate):
+    """A rate held constant, as a schedule: installing it leaves the optimizer's variables as they
+    are (a float would add a learning-rate variable, and a saved model would no longer load)."""
+    return Piecewise([1.0], [rate, rate], ["linear"], name="Constant")
+
+
+def _keras_default_rate(optimizer):
+    """The default learning rate of the optimizer's Keras class (SGD 0.01, Adam 0.001, ...)."""
+    import inspect
+
+    for cls in type(optimizer).__mro__:
+        parameter = inspect.signature(cls.__init__).parameters.get("learning_rate")
+        if parameter is not None and isinstance(parameter.default, float):
+            return parameter.default
+    return 0.001
 
 
 def _peaks(max_lr, groups):

@@ -22,6 +22,8 @@ task), `recipe_goals JSON_FILE...` (the defaults against the best cosine and Ker
 import os
 import re
 
+import numpy as np
+
 from onecycle.experiments import report, stats, storage, summary
 
 BLOCK = re.compile(r"(<!-- generated: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
@@ -275,6 +277,93 @@ def _recipe_goals(paths):
     return "\n".join(lines)
 
 
+def _versus(row, label):
+    """The paired comparison of a variant's row against the baseline whose key starts with `label`."""
+    for key, paired in row["vs_baselines"].items():
+        if key.startswith(label):
+            return paired
+    return None
+
+
+def _small_tables(paths):
+    """`small_tables JSON_FILE...`: every variant of the second recipe study against Keras' default
+    and ScheduleFreeAdamW's default on each task, and the decision rule of docs/RECIPE.md applied:
+    the variants that lose to neither anywhere, ranked by how many tasks they beat Keras' default
+    on, then by their mean standardized gain (difference / se) over the reference."""
+    records = [storage.read_json(p) for p in paths]
+    variants = []
+    for record in records:
+        variants += [r["variant"] for r in record["rows"] if r["variant"] not in variants]
+    header = [f"{r['setup']['dataset']} ({r['metric']})" for r in records]
+    lines = [
+        "| variant | " + " | ".join(header) + " |",
+        "|---|" + "---|" * len(records),
+    ]
+    ranked = []
+    for name in variants:
+        cells, loses, beats, gains = [], False, 0, []
+        for record in records:
+            row = next((r for r in record["rows"] if r["variant"] == name), None)
+            if row is None:
+                cells.append("not run")
+                loses = True
+                continue
+            keras_default = _versus(row, "keras-default")
+            schedule_free = _versus(row, "schedule-free-default")
+            cells.append(
+                f"vs Keras: {_effect(keras_default, record['metric'])}; "
+                f"vs ScheduleFree: {_effect(schedule_free, record['metric'])}"
+            )
+            verdicts = [v["verdict"] for v in (keras_default, schedule_free) if v is not None]
+            loses = loses or "loses" in verdicts or len(verdicts) < 2
+            beats += keras_default is not None and keras_default["verdict"] == "beats"
+            reference = row["vs_reference"]
+            if reference is not None and reference["se"]:
+                gains.append(reference["gain"] / abs(reference["se"]))
+            elif name != record["reference"]:
+                gains.append(0.0)
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+        if not loses:
+            ranked.append((beats, float(np.mean(gains)) if gains else 0.0, name))
+    ranked.sort(reverse=True)
+    shown = "; ".join(
+        f"`{n}` (beats Keras' default on {b}, mean standardized gain {g:+.2f})" for b, g, n in ranked
+    )
+    lines += ["", f"Lose to neither default on any task, best first: {shown or 'none'}."]
+    return "\n".join(lines)
+
+
+def _guard_goals(paths):
+    """`guard_goals JSON_FILE...`: per task, the variant `guard` (fit_one_cycle's defaults since the
+    guard) against Keras' default, ScheduleFreeAdamW's default and the best cosine, with the goals:
+    never worse than either default, better than Keras' default, no worse than the best cosine."""
+    lines = [
+        "| task | fit_one_cycle: final val | vs Keras default | vs ScheduleFreeAdamW default | vs best cosine "
+        "| never worse than the defaults | better than Keras' default | no worse than cosine |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for path in paths:
+        record = storage.read_json(path)
+        row = next((r for r in record["rows"] if r["variant"] == "guard"), None)
+        if row is None:
+            raise DocsError(f"guard_goals: {path} has no variant 'guard'")
+        keras_default, schedule_free = _versus(row, "keras-default"), _versus(row, "schedule-free-default")
+        cosine = _versus(row, "cosine@")
+        if None in (keras_default, schedule_free, cosine):
+            raise DocsError(f"guard_goals: {path} lacks a baseline")
+        mean, std = row["final_val"]
+        digits = 4 if stats.higher_is_better(record["metric"]) else 3
+        never_worse = "loses" not in (keras_default["verdict"], schedule_free["verdict"])
+        lines.append(
+            f"| {record['setup']['dataset']} ({record['metric']}) | {mean:.{digits}f} ± {std:.{digits}f} "
+            f"| {_effect(keras_default, record['metric'])} | {_effect(schedule_free, record['metric'])} "
+            f"| {_effect(cosine, record['metric'])} | {'met' if never_worse else '**missed**'} "
+            f"| {'met' if keras_default['verdict'] == 'beats' else '**missed**'} "
+            f"| {'met' if cosine['verdict'] != 'loses' else '**missed**'} |"
+        )
+    return "\n".join(lines)
+
+
 KINDS = {
     "rows": lambda dirs: report.rows_table(_table(dirs[0])[0]),
     "chosen": lambda dirs: report.chosen_table(_table(dirs[0])[0]),
@@ -285,6 +374,8 @@ KINDS = {
     "finder_quality": lambda paths: _finder_quality(paths[0]),
     "recipe": _recipe,
     "recipe_goals": _recipe_goals,
+    "small_tables": _small_tables,
+    "guard_goals": _guard_goals,
     "epochs": _epochs_claim,
     "goal": _goal,
 }
