@@ -28,7 +28,7 @@ def _model(dataset, seed=0):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "dataset", choices=[n for n, spec in datasets.REGISTRY.items() if spec[1] == "classification"]
+        "dataset", choices=[n for n, spec in datasets.REGISTRY.items() if spec.task == "classification"]
     )
     parser.add_argument("--batch-sizes", default="32,64,128,256,512,1024,2048")
     parser.add_argument("--epochs", type=int, default=9)

@@ -101,7 +101,9 @@ def train_peers(run_dir, seeds, done=()):
     import torch_peer
 
     config = storage.read_json(os.path.join(run_dir, "config.json"))
-    max_lr = storage.read_json(os.path.join(run_dir, "results.json"))["max_lr"]
+    results = storage.read_json(os.path.join(run_dir, "results.json"))
+    peaks = [r["peak_lr"] for r in results["runs"] if r.get("peak_lr")]  # fit_one_cycle's own range tests
+    max_lr = results["max_lr"] or float(np.mean(peaks))
     dataset = datasets.load(config["dataset"], config.get("data_dir"), config.get("subset"), 0)
     budget = {"epochs": config["epochs"], "batch_size": config["batch_size"]}
     for seed in range(seeds):

@@ -16,6 +16,8 @@ for backend in jax torch; do
     tests/test_curves.py tests/test_schedules.py tests/test_optimizers.py tests/test_finder.py tests/test_fit.py \
     tests/test_resume.py tests/test_faults.py tests/test_bad_input.py tests/test_groups.py tests/test_fine_tune.py tests/test_weight_decay.py
 done
+echo "== KERAS_BACKEND=jax: ScheduleFreeAdamW's averaged point against the method (JAX follows it exactly)"
+KERAS_BACKEND=jax python -m pytest -q -p no:cacheprovider tests/test_arms.py -k averaged_weights_match
 echo "== benchmarks, --quick (checks that they run; no timing is asserted)"
 python benchmarks/schedule_cost.py --quick
 python benchmarks/finder_quality.py digits --quick > /dev/null
@@ -23,4 +25,7 @@ python benchmarks/batch_size.py digits --quick > /dev/null
 python benchmarks/time_to_accuracy.py --quick > /dev/null
 python benchmarks/transfer.py --quick > /dev/null
 python benchmarks/wd_quality.py digits --quick > /dev/null
-python benchmarks/recipe.py digits --quick --variants defaults,cosine > /dev/null
+python benchmarks/recipe.py digits --quick --variants defaults,guard,cosine --schedule-free > /dev/null
+if [ -f ../shared/data/cifar10/cifar10_jpeg_q75.npz ]; then
+  python benchmarks/gpu_cifar10.py --quick --data-dir ../shared/data > /dev/null
+fi
