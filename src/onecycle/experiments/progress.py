@@ -55,6 +55,8 @@ class Progress:
             parts.append(f"test {test:.4g}")
         if record.get("peak_lr") is not None:
             parts.append(f"peak {record['peak_lr']:.3g}")
+        if record.get("guard"):
+            parts.append(f"guard chose {record['guard']['chose']}")
         if record["diverged_step"] is not None:
             parts.append(f"diverged at step {record['diverged_step']}")
         parts.append(f"{self.durations[-1]:.1f} s")

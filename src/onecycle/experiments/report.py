@@ -277,7 +277,14 @@ def markdown(path, config, results, table, finder):
         return "\n".join(lines)
     baseline = table["baseline"]["arm"] if table["baseline"] else "none run"
     used = sorted({r["base_arm"] for r in table["rows"]})
-    lines[2:2] = ["## Answer", "", *answer(table), ""]
+    guarded = [r for r in results["runs"] if r.get("guard")]
+    if guarded:
+        constant = sum(r["guard"]["chose"] == "constant" for r in guarded)
+        table_note = (
+            f"- `fit_one_cycle`'s guard ran in {len(guarded)} training(s) of the `onecycle` arms and chose the "
+            f"optimizer's default rate held constant in {constant} of them (1cycle in the others)."
+        )
+    lines[2:2] = ["## Answer", "", *answer(table), *([table_note] if guarded else []), ""]
     lines += [
         "## Results",
         "",

@@ -233,7 +233,7 @@ def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None, ma
         batch_size=config.batch_size,
         verbose=verbose,
     )
-    peak = None
+    peak = guard = None
     if plan.fit_one_cycle is not None:
         if "max_lr" not in plan.fit_one_cycle:
             finder = onecycle.find_lr(
@@ -249,9 +249,12 @@ def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None, ma
         else:
             peak = plan.fit_one_cycle["max_lr"]
         kwargs = {**plan.fit_one_cycle, "max_lr": peak}
-        history = onecycle.fit_one_cycle(
-            model, dataset.x_train, dataset.y_train, callbacks=callbacks, **kwargs, **common
-        )
+        with warnings.catch_warnings():  # the guard's choice goes into the record and the progress line
+            warnings.filterwarnings("ignore", message="fit_one_cycle's guard")
+            history = onecycle.fit_one_cycle(
+                model, dataset.x_train, dataset.y_train, callbacks=callbacks, **kwargs, **common
+            )
+        guard = history.guard
         cycle = kwargs.get("cycle_momentum", onecycle.CYCLE_MOMENTUM)
         plan.learning_rate = history.schedule
         plan.momentum = history.schedule.momentum(*cycle) if cycle else arms.MOMENTUM
@@ -280,6 +283,8 @@ def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None, ma
     }
     if peak is not None:
         record["peak_lr"] = float(peak)
+    if guard is not None:
+        record["guard"] = guard
     return record
 
 
