@@ -184,3 +184,58 @@ def test_save_load_and_plot(tmp_path, capsys):
     ax = loaded.plot()
     assert ax.get_xscale() == "log" and any("suggested" in t.get_text() for t in ax.get_legend().get_texts())
     assert capsys.readouterr().out == ""
+
+
+def test_linear_mode_records_evenly_spaced_rates(tiny_classifier):
+    model, x, y = tiny_classifier()
+    result = onecycle.find_lr(
+        model, x, y, num_steps=12, start_lr=0.001, end_lr=0.012, mode="linear", verbose=0
+    )
+    expected = np.linspace(0.001, 0.012, 12)[: len(result.lrs)]  # the closed form, not the code's helper
+    np.testing.assert_allclose(result.lrs, expected, rtol=1e-6)
+
+
+def test_smoothing_and_divergence_match_a_hand_computation(tiny_classifier):
+    model, x, y = tiny_classifier()
+    result = onecycle.find_lr(
+        model, x, y, num_steps=60, smoothing=0.9, divergence_threshold=1.5, end_lr=1e3, verbose=0
+    )
+    average, expected = 0.0, []
+    for i, loss in enumerate(result.losses):
+        average = 0.9 * average + 0.1 * loss
+        expected.append(average / (1 - 0.9 ** (i + 1)))
+    np.testing.assert_allclose(result.smoothed_losses, expected, rtol=1e-9)
+    assert result.diverged and len(result.losses) < 60
+    last, before = result.smoothed_losses[-1], np.asarray(result.smoothed_losses[:-1])
+    assert not np.isfinite(last) or last > 1.5 * before.min()  # the step that stopped it crossed the line
+    for i in range(1, len(before)):
+        assert before[i] <= 1.5 * before[:i].min()  # no earlier step did
+
+
+def test_seedless_range_test_is_reproducible_under_set_random_seed_and_leaves_no_trace(tiny_classifier):
+    import random
+
+    suggestions, untouched = [], []
+    for _ in range(2):
+        model, x, y = tiny_classifier(seed=3)
+        python_before, numpy_before = random.getstate(), np.random.get_state()[1].copy()
+        suggestions.append(onecycle.find_lr(model, x, y, num_steps=30, verbose=0).suggest())
+        untouched.append(
+            random.getstate() == python_before and np.array_equal(np.random.get_state()[1], numpy_before)
+        )
+    assert suggestions[0] == suggestions[1]
+    assert all(untouched)
+
+
+def test_a_shuffled_fit_after_the_range_test_sees_the_same_data_order(tiny_classifier):
+    """find_lr puts back the global random streams Keras' `fit` shuffles from; compared with a model
+    that ran one `evaluate` (which builds the compiled metrics, as the range test does)."""
+    plain, x, y = tiny_classifier(seed=5)
+    plain.evaluate(x[:1], y[:1], verbose=0)
+    plain.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    tested, x, y = tiny_classifier(seed=5)
+    tested.evaluate(x[:1], y[:1], verbose=0)
+    onecycle.find_lr(tested, x, y, num_steps=15, verbose=0)
+    tested.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    for a, b in zip(plain.get_weights(), tested.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
