@@ -239,3 +239,18 @@ def test_a_shuffled_fit_after_the_range_test_sees_the_same_data_order(tiny_class
     tested.fit(x, y, batch_size=16, epochs=1, verbose=0)
     for a, b in zip(plain.get_weights(), tested.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_curve_image_leaves_the_users_matplotlib_backend_alone(tiny_classifier):
+    import matplotlib
+
+    model, x, y = tiny_classifier()
+    result = onecycle.find_lr(model, x, y, num_steps=20, verbose=0)
+    before = matplotlib.get_backend()
+    matplotlib.use("pdf")
+    try:
+        image = result._plot_image()
+        assert matplotlib.get_backend() == "pdf"
+    finally:
+        matplotlib.use(before)
+    assert image.shape == (320, 480, 3) and 0.0 <= image.min() and image.max() <= 1.0 and image.std() > 0

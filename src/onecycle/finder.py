@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from onecycle import checks, data, plotting
+from onecycle import checks, data
 from onecycle.files import write_json_atomically
 from onecycle.groups import rate_groups, rate_ratios
 from onecycle.schedules import Piecewise
@@ -63,6 +63,8 @@ class LRFinderResult:
 
     def plot(self, ax: Axes | None = None, method: str = DEFAULT_METHOD) -> Axes:
         """Plot the smoothed loss against the rate (log x) with the suggestion marked; returns the Axes."""
+        from onecycle import plotting  # imported on first use: matplotlib stays optional
+
         return plotting.plot_lr_finder(self, ax=ax, method=method)
 
     def to_tensorboard(self, log_dir: str | os.PathLike, name: str = "range_test") -> str | os.PathLike:
@@ -87,19 +89,16 @@ class LRFinderResult:
         return log_dir
 
     def _plot_image(self):
-        import io
+        """The curve as an RGB array, drawn on a Figure with its own Agg canvas: the user's
+        matplotlib backend and pyplot's figures are left alone."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        figure, ax = plt.subplots(figsize=(6, 4))
-        self.plot(ax=ax)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=80)
-        plt.close(figure)
-        return plt.imread(io.BytesIO(buffer.getvalue()))[..., :3]
+        figure = Figure(figsize=(6, 4), dpi=80)
+        canvas = FigureCanvasAgg(figure)
+        self.plot(ax=figure.add_subplot())
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba())[..., :3] / 255.0
 
     def to_dict(self) -> dict:
         return {
