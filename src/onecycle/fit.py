@@ -146,8 +146,9 @@ def fit_one_cycle(
     decay) were compared with a cosine curve, the other suggestion rules, constant momentum, weight
     decay and a higher final rate on several tasks; none did better (the recipe study, RECIPE.md).
 
-    **The guard** (`guard="auto"`: on for arrays of at most `GUARD_MAX_SAMPLES` samples; True: on
-    for any arrays; False: off). On small tables the range test's peak can be far too high, and no
+    **The guard** (`guard="auto"`: on for arrays of at most `GUARD_MAX_SAMPLES` samples on one
+    device; True: on for any arrays on one device; False: off; never with `validation_split`,
+    `sample_weight`, `class_weight` or `steps_per_epoch`). On small tables the range test's peak can be far too high, and no
     fixed change of the recipe was found that never loses to a constant rate there (the second
     recipe study, RECIPE.md). So on small data `fit_one_cycle` checks itself first: it holds out the
     last 20% of `x` (as `validation_split` would), trains 1cycle and the optimizer's Keras default
@@ -196,7 +197,7 @@ def fit_one_cycle(
         rates.append(schedule.shifted(start_step))
         momenta.append(momentum and momentum.shifted(start_step))
     choice = None
-    if _guarded(guard, x, y, steps_per_epoch, validation_split, fit_kwargs):
+    if _guarded(guard, model, x, y, steps_per_epoch, validation_split, fit_kwargs):
         choice = _guard(model, x, y, epochs, batch_size, rates, momenta, fit_kwargs)
     if choice is None or choice["chose"] == "onecycle":
         install_schedule(model, rates, momenta)
@@ -225,8 +226,16 @@ GUARD_MAX_SAMPLES = 10_000
 GUARD_HOLDOUT = 0.2
 
 
-def _guarded(guard, x, y, steps_per_epoch, validation_split, fit_kwargs):
-    if guard is False or not data.is_array_like(x) or steps_per_epoch is not None:
+def _distributed(model):
+    """True under a `tf.distribute` strategy with several replicas or a `keras.distribution`."""
+    strategy = getattr(model, "distribute_strategy", None)
+    if strategy is not None and getattr(strategy, "num_replicas_in_sync", 1) > 1:
+        return True
+    return keras.distribution.distribution() is not None
+
+
+def _guarded(guard, model, x, y, steps_per_epoch, validation_split, fit_kwargs):
+    if guard is False or not data.is_array_like(x) or steps_per_epoch is not None or _distributed(model):
         return False
     if validation_split or fit_kwargs.get("sample_weight") is not None or fit_kwargs.get("class_weight"):
         return False  # the guard carves its own hold-out; it does not stack with these
