@@ -60,12 +60,22 @@ def save_finder_plot(result, path, method):
     plt.close(figure)
 
 
+def _plotted_groups(runs):
+    """One group per arm and budget: the one that ran on the most seeds (the chosen rate of a grid)."""
+    best = {}
+    for key, group in summary.groups(runs).items():
+        arm_budget = (key[0], key[2])
+        if arm_budget not in best or len(group) > len(best[arm_budget][1]):
+            best[arm_budget] = (key, group)
+    return dict(best.values())
+
+
 def save_schedule_plot(runs, names, path):
     figure, (ax_lr, ax_m) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
-    for key, group in summary.groups(runs).items():
+    for key, group in _plotted_groups(runs).items():
         run = group[0]
         total = run["planned_epochs"] * run["steps_per_epoch"]
-        steps = np.unique(np.linspace(0, total, min(total + 1, 1000)).round().astype(int))
+        steps = np.unique(np.linspace(0, total, min(total + 1, 300)).round().astype(int))
         epochs = steps / run["steps_per_epoch"]
         ax_lr.plot(
             epochs, schedule_values(storage.restore_value(run["learning_rate"]), steps), label=names[key]

@@ -258,6 +258,8 @@ def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None, ma
         cycle = kwargs.get("cycle_momentum", onecycle.CYCLE_MOMENTUM)
         plan.learning_rate = history.schedule
         plan.momentum = history.schedule.momentum(*cycle) if cycle else arms.MOMENTUM
+        if guard is not None and guard["chose"] == "constant":  # what trained: the default rate, constant
+            plan.learning_rate, plan.momentum = guard["constant_rate"], arms.MOMENTUM
     else:
         model.fit(
             dataset.x_train, dataset.y_train, callbacks=[onecycle.ScheduleLogger(), *callbacks], **common
