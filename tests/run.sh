@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test suite: everything on TensorFlow (the default backend), then the library, fault and bad-input tests on JAX and PyTorch.
+# The test suite: everything on TensorFlow (the default backend), then the library, fault and bad-input tests on JAX and PyTorch
+# (the slow subprocess tests, which test the harness's resume and TensorFlow's strategies, only on TensorFlow).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=3 NO_MKDOCS_2_WARNING=1
@@ -12,7 +13,7 @@ echo "== TensorFlow: every test"
 python -m pytest -q -rs -p no:cacheprovider tests
 for backend in jax torch; do
   echo "== KERAS_BACKEND=$backend"
-  KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider \
+  KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider -m "not slow" \
     tests/test_curves.py tests/test_schedules.py tests/test_optimizers.py tests/test_finder.py tests/test_fit.py \
     tests/test_resume.py tests/test_faults.py tests/test_bad_input.py tests/test_groups.py tests/test_fine_tune.py tests/test_weight_decay.py
 done
