@@ -15,7 +15,8 @@ for backend in jax torch; do
   echo "== KERAS_BACKEND=$backend"
   KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider -m "not slow" \
     tests/test_curves.py tests/test_schedules.py tests/test_optimizers.py tests/test_finder.py tests/test_fit.py \
-    tests/test_resume.py tests/test_faults.py tests/test_bad_input.py tests/test_groups.py tests/test_fine_tune.py tests/test_weight_decay.py
+    tests/test_resume.py tests/test_faults.py tests/test_bad_input.py tests/test_groups.py tests/test_fine_tune.py tests/test_weight_decay.py \
+    tests/test_own_data.py
 done
 echo "== KERAS_BACKEND=jax: ScheduleFreeAdamW's averaged point against the method (JAX follows it exactly)"
 KERAS_BACKEND=jax python -m pytest -q -p no:cacheprovider tests/test_arms.py -k averaged_weights_match
