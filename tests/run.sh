@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test suite: everything on TensorFlow (the default backend), then the library, fault and bad-input tests on JAX and PyTorch
+# The test suite: everything on TensorFlow (the default backend), then the library, fault, bad-input and own-data tests on JAX and PyTorch
 # (the slow subprocess tests, which test the harness's resume and TensorFlow's strategies, only on TensorFlow).
 set -euo pipefail
 cd "$(dirname "$0")/.."
