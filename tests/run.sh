@@ -29,6 +29,7 @@ python benchmarks/transfer.py --quick > /dev/null
 python benchmarks/wd_quality.py digits --quick > /dev/null
 python benchmarks/batch_speed.py --quick > /dev/null
 python benchmarks/harness_cost.py digits --quick > /dev/null
+python benchmarks/wd_cost.py digits --quick > /dev/null
 python benchmarks/recipe.py digits --quick --variants defaults,guard,cosine --schedule-free > /dev/null
 if [ -f ../shared/data/cifar10/cifar10_jpeg_q75.npz ]; then
   python benchmarks/gpu_cifar10.py --quick --data-dir ../shared/data > /dev/null
