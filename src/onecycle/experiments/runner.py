@@ -201,17 +201,8 @@ def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None, ma
     peak_path = os.path.join(backups, "peak.json")
     if max_lr is None and os.path.exists(peak_path):
         max_lr = storage.read_json(peak_path)["max_lr"]
-    plan = arms.plan(
-        arm,
-        optimizer=config.optimizer,
-        rate=rate,
-        epochs=config.epochs,
-        steps_per_epoch=steps_per_epoch,
-        max_lr=max_lr,
-    )
-    model = seeded_model(dataset, plan.optimizer, seed, config.model)
-    if os.path.exists(os.path.join(backups, "latest.weights.h5")):
-        _check_backup(model, backups)  # loads it into `model`: a fresh one trains, Keras restores the backup
+
+    def fresh():
         plan = arms.plan(
             arm,
             optimizer=config.optimizer,
@@ -220,7 +211,12 @@ def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None, ma
             steps_per_epoch=steps_per_epoch,
             max_lr=max_lr,
         )
-        model = seeded_model(dataset, plan.optimizer, seed, config.model)
+        return plan, seeded_model(dataset, plan.optimizer, seed, config.model)
+
+    plan, model = fresh()
+    if os.path.exists(os.path.join(backups, "latest.weights.h5")):
+        _check_backup(model, backups)  # loads it into `model`: a fresh one trains, Keras restores the backup
+        plan, model = fresh()
     os.makedirs(backups, exist_ok=True)
     divergence, log = DivergenceRecorder(), EpochLog(os.path.join(backups, "epochs.json"), dataset.metric)
     callbacks = [divergence, log]
