@@ -211,11 +211,15 @@ def answer(table):
     tests = {(c["arm"], c["against"]): c for c in table["comparisons"] if c["value"] == "test"}
     for c in verdicts:
         test = tests.get((c["arm"], c["against"]))
-        on_test = (
-            f"; on test: {fmt(test['mean'], metric, signed=True)} (se {fmt(test['se'], metric)}), {test['verdict']}"
-            if test and test["verdict"] != "n/a"
-            else "; no test figures"
-        )
+        if test is None or test["mean"] is None:
+            on_test = "; no test figures"
+        elif test["verdict"] == "n/a":
+            on_test = (
+                f"; on test: {fmt(test['mean'], metric, signed=True)} (fewer than 2 paired seeds: no verdict)"
+            )
+        else:
+            shown = fmt(test["mean"], metric, signed=True)
+            on_test = f"; on test: {shown} (se {fmt(test['se'], metric)}), {test['verdict']}"
         lines.append(
             f"- `{c['arm']}` against `{c['against']}` (the best of its family on validation): "
             f"**{c['verdict']}** on best val ({fmt(c['mean'], metric, signed=True)}, se {fmt(c['se'], metric)}, "
