@@ -245,14 +245,10 @@ def _guarded(guard, model, x, y, steps_per_epoch, validation_split, fit_kwargs):
     return guard is True or samples <= GUARD_MAX_SAMPLES
 
 
-def _rows(arrays, start, stop):
-    return None if arrays is None else keras.tree.map_structure(lambda a: a[start:stop], arrays)
-
-
 def _guard(model, x, y, epochs, batch_size, rates, momenta, fit_kwargs):
     """1cycle against the optimizer's Keras default rate on a hold-out of `x`; the model, its
     optimizer and the global random streams are put back as they were."""
-    from onecycle.finder import _build, _global_random_state, _restore_global_random_state, _Snapshot
+    from onecycle.finder import _build, _global_random_state, _restore_global_random_state, _rows, _Snapshot
 
     samples = len(keras.tree.flatten(x)[0])
     cut = samples - max(1, int(round(GUARD_HOLDOUT * samples)))
