@@ -13,6 +13,7 @@ rule), and with the rate the range test finds at the largest batch size.
 
 import argparse
 import math
+import sys
 
 import keras
 
@@ -42,11 +43,6 @@ def main():
     dataset = datasets.load(args.dataset, args.data_dir, 256 if args.quick else None, 0)
     steps = 20 if args.quick else 200
 
-    out = StoredOutput(args.json)
-    out.line(
-        "| batch size | minimum (default) | steepest | valley | lowest-loss rate | stopped at divergence |"
-    )
-    out.line("|---|---|---|---|---|---|")
     found, figures = {}, {"range_tests": [], "onecycle": []}
     for batch_size in sizes:
         result = onecycle.find_lr(
@@ -59,20 +55,17 @@ def main():
             verbose=0,
         )
         found[batch_size] = result.suggest()
-        lowest = result.lrs[int(result.smoothed_losses[: len(result.lrs)].argmin())]
-        out.line(
-            f"| {batch_size} | {result.suggest('minimum'):.3g} | {result.suggest('steepest'):.3g} "
-            f"| {result.suggest('valley'):.3g} | {lowest:.3g} | {'yes' if result.diverged else 'no'} |"
-        )
         figures["range_tests"].append(
-            {"batch_size": batch_size, "suggestion": found[batch_size], "diverged": result.diverged}
+            {
+                "batch_size": batch_size,
+                "suggestions": {m: result.suggest(m) for m in ("minimum", "steepest", "valley")},
+                "lowest_loss_rate": result.lrs[int(result.smoothed_losses[: len(result.lrs)].argmin())],
+                "diverged": result.diverged,
+            }
         )
+        print(f"range test at batch {batch_size}: {found[batch_size]:.3g}", file=sys.stderr, flush=True)
 
-    large = sizes[-1]
-    small = sizes[0]
-    out.line(f"\n1cycle at batch size {large}, {args.epochs} epochs, seed 0:\n")
-    out.line("| peak rate | max_lr | best val accuracy | final train loss | diverged |")
-    out.line("|---|---|---|---|---|")
+    large, small = sizes[-1], sizes[0]
     peaks = [
         (f"range test at batch {small}", found[small]),
         (
@@ -96,23 +89,19 @@ def main():
             callbacks=[keras.callbacks.TerminateOnNaN()],
         )
         losses = history.history["loss"]
-        diverged = not math.isfinite(losses[-1])
-        best = max(history.history["val_accuracy"])
-        out.line(
-            f"| {source} | {peak:.3g} | {best:.4f} | {losses[-1]:.4g} "
-            f"| {'yes, loss NaN in epoch ' + str(len(losses)) if diverged else 'no'} |"
-        )
         figures["onecycle"].append(
             {
                 "source": source,
                 "max_lr": peak,
-                "best_val_accuracy": best,
+                "best_val_accuracy": max(history.history["val_accuracy"]),
                 "final_loss": losses[-1] if math.isfinite(losses[-1]) else None,
-                "diverged": diverged,
+                "diverged": not math.isfinite(losses[-1]),
                 "losses": [v if math.isfinite(v) else None for v in losses],
             }
         )
-    out.save(**figures)
+    StoredOutput(args.json).save_figures(
+        kind="batch_size", setup={"large": large, "epochs": args.epochs}, **figures
+    )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ faster per image on the machine at hand).
 """
 
 import argparse
-import platform
 import time
 
 import keras
@@ -63,11 +62,6 @@ def main():
         images=args.images,
         repeats=args.repeats,
         images_per_second={str(b): v for b, v in speeds.items()},
-        machine={
-            "processor": platform.processor() or platform.machine(),
-            "python": platform.python_version(),
-        },
-        versions={"keras": keras.__version__, "backend": keras.backend.backend(), "numpy": np.__version__},
     )
 
 

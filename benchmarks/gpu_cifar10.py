@@ -13,10 +13,8 @@ accelerator, the backend and the library versions. Reference: a ResNet-9 reached
 """
 
 import argparse
-import json
 import math
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -25,27 +23,11 @@ import keras
 import numpy as np
 
 import onecycle
-from onecycle.experiments import datasets, models
+from onecycle.experiments import datasets, models, storage
 
 
-def accelerator():
-    """The card the backend computes on, in the backend's own words, with nvidia-smi's where present."""
-    backend = keras.backend.backend()
-    name = "cpu"
-    if backend == "jax":
-        import jax
-
-        device = jax.devices()[0]
-        name = f"{device.platform}: {getattr(device, 'device_kind', device)}"
-    elif backend == "torch":
-        import torch
-
-        name = f"cuda: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "cpu"
-    elif backend == "tensorflow":
-        import tensorflow as tf
-
-        gpus = tf.config.list_physical_devices("GPU")
-        name = f"gpu: {gpus[0].name}" if gpus else "cpu"
+def nvidia_smi():
+    """The card as nvidia-smi names it, where there is one."""
     try:
         smi = subprocess.run(
             ["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
@@ -55,21 +37,7 @@ def accelerator():
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         smi = ""
-    return {
-        "backend": backend,
-        "device": name,
-        "nvidia_smi": smi or None,
-        "cpu": platform.processor() or None,
-    }
-
-
-def versions():
-    found = {"python": platform.python_version(), "keras": keras.__version__, "numpy": np.__version__}
-    for module in ("jax", "torch", "tensorflow"):
-        if module in sys.modules:
-            found[module] = sys.modules[module].__version__
-    found["onecycle"] = onecycle.__version__
-    return found
+    return smi or None
 
 
 class TestAccuracy(keras.callbacks.Callback):
@@ -158,8 +126,7 @@ def main(argv=None):
     reached = [e for e in tracker.epochs if e["test_accuracy"] >= args.target]
     result = {
         "command": " ".join(["python", *sys.argv]),
-        "accelerator": accelerator(),
-        "versions": versions(),
+        "environment": {**storage.environment(), "nvidia_smi": nvidia_smi()},
         "data": source,
         "setup": {
             k: getattr(args, k)
@@ -177,12 +144,10 @@ def main(argv=None):
         if reached
         else f"{args.target:.0%} not reached (final {result['final_test_accuracy']:.4f})"
     )
-    print(f"{result['accelerator']['device']}: {shown}; {total:.1f} s in all")
+    print(f"{result['environment']['device']}: {shown}; {total:.1f} s in all")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(f"{args.json}.tmp", "w") as f:
-            json.dump(result, f, indent=1)
-        os.replace(f"{args.json}.tmp", args.json)
+        storage.write_json(args.json, result)
     return result
 
 

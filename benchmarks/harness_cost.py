@@ -11,7 +11,6 @@ same work apart from the harness's.
 """
 
 import argparse
-import platform
 import tempfile
 import time
 
@@ -80,8 +79,6 @@ def main():
         times=times,
         ratios=ratios,
         median_ratio=float(np.median(ratios)),
-        versions={"keras": keras.__version__, "backend": keras.backend.backend()},
-        machine=platform.processor() or platform.machine(),
     )
 
 

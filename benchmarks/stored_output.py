@@ -1,9 +1,10 @@
-"""What a benchmark prints, also stored: `--json PATH` keeps the command, the markdown it printed and
-its raw figures, so that the docs' tables are generated from the stored file (`onecycle docs`)."""
+"""What a benchmark prints, also stored: `--json PATH` keeps the command, the markdown it printed,
+its raw figures and the machine and library versions it ran with (the harness's one atomic writer)."""
 
-import json
 import os
 import sys
+
+from onecycle.experiments import benchmark_tables, storage
 
 
 class StoredOutput:
@@ -14,12 +15,21 @@ class StoredOutput:
         print(text, flush=True)
         self.lines.append(text)
 
+    def save_figures(self, **data):
+        """Print the tables `benchmark_tables` computes from `data` (a record of one of its kinds),
+        and store `data` with them."""
+        for line in benchmark_tables.render(data).splitlines():
+            self.line(line)
+        self.save(**data)
+
     def save(self, **data):
         if not self.path:
             return
-        record = {"command": " ".join(["python", *sys.argv]), "table": "\n".join(self.lines).strip(), **data}
+        record = {
+            "command": " ".join(["python", *sys.argv]),
+            "table": "\n".join(self.lines).strip(),
+            **data,
+            "environment": storage.environment(),
+        }
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        tmp = f"{self.path}.tmp"
-        with open(tmp, "w") as f:
-            json.dump(record, f, indent=1)
-        os.replace(tmp, self.path)
+        storage.write_json(self.path, record)

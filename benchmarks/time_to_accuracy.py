@@ -19,8 +19,6 @@ arm's mean curve reaches it.
 """
 
 import argparse
-import contextlib
-import io
 import os
 import sys
 import tempfile
@@ -30,7 +28,7 @@ import keras
 import numpy as np
 
 import onecycle
-from onecycle.experiments import datasets, runner, stats, storage
+from onecycle.experiments import datasets, runner, storage, summary
 from stored_output import StoredOutput
 
 
@@ -127,13 +125,6 @@ def train_peers(run_dir, seeds, done=()):
             }
 
 
-def first_reach(run, target):
-    for record in run["epochs"]:
-        if record["val_metric"] is not None and record["val_metric"] >= target:
-            return record["epoch"], record["wall_time"]
-    return None
-
-
 def _load_peers(path, run_dir, seeds):
     """The runs in `path`, after training the missing ones (the file is rewritten, atomically, after each)."""
     runs = storage.read_json(path) if os.path.exists(path) else []
@@ -143,71 +134,29 @@ def _load_peers(path, run_dir, seeds):
     return runs
 
 
-def _mean_curve(group):
-    length = min(len(run["epochs"]) for run in group)
-    return np.mean([[e["val_metric"] or 0.0 for e in run["epochs"][:length]] for run in group], axis=0)
-
-
-def best_constant(arms):
-    """The constant-rate arm whose mean validation curve peaks highest: (arm, peak, epoch of the peak)."""
-    peaks = [
-        (arm, float(c.max()), int(c.argmax()) + 1)
-        for arm, c in ((arm, _mean_curve(group)) for arm, group in arms.items() if arm.startswith("constant"))
-    ]
-    return max(peaks, key=lambda p: p[1]) if peaks else None
-
-
-def print_tables(runs, targets):
-    arms = {}
-    for run in runs:
-        arms.setdefault(run["arm"], []).append(run)
-    baseline = best_constant(arms)
-    if baseline:
-        targets = targets + [
-            (
-                baseline[1],
-                f"best constant ({100 * baseline[1]:.2f}%, {baseline[0]}, its mean curve's peak at epoch {baseline[2]})",
-            )
-        ]
-    print("| arm | epoch budget | seeds | best val accuracy (mean of seeds) | test accuracy |")
-    print("|---|---|---|---|---|")
-    for arm, group in arms.items():
-        best = np.mean([max(r["val_metric"] or 0 for r in run["epochs"]) for run in group])
-        tests = [run["test_metric"] for run in group if run["test_metric"] is not None]
-        mean, std = stats.mean_std(tests)
-        test = (
-            f"{100 * mean:.2f} ± {100 * std:.2f} (std, ddof=1)"
-            if std is not None
-            else (f"{100 * mean:.2f}" if tests else "-")
-        )
-        print(f"| {arm} | {group[0]['planned_epochs']} | {len(group)} | {100 * best:.2f} | {test} |")
-    for target, name in targets:
-        print(f"\nTarget: validation accuracy {name}\n")
-        print(
-            "| arm | seeds reaching | mean first epoch | mean wall time (s) | first epoch of the mean curve |"
-        )
-        print("|---|---|---|---|---|")
-        for arm, group in arms.items():
-            hits = [h for h in (first_reach(r, target) for r in group) if h]
-            epoch = f"{np.mean([h[0] for h in hits]):.1f}" if hits else "never"
-            wall = f"{np.mean([h[1] for h in hits]):.0f}" if hits else "-"
-            reached = np.nonzero(_mean_curve(group) >= target - 1e-12)[0]
-            mean_epoch = str(reached[0] + 1) if reached.size else "never"
-            print(f"| {arm} | {len(hits)}/{len(group)} | {epoch} | {wall} | {mean_epoch} |")
-
-
-def _other_runs(run_dir):
-    """The runs of another comparison or `onecycle train` folder; constant arms are named by their rate."""
-    results = storage.read_json(os.path.join(run_dir, "results.json"))
+def _named(results, folder=None):
+    """The runs of a comparison or `onecycle train` folder, constant arms named by their rate and the
+    arms of other folders by their folder."""
     runs = []
-    for run in results["runs"]:
-        name = (
-            f"constant {results['max_lr']:.3g}"
-            if run["arm"] in ("constant-best", "constant")
-            else f"{run['arm']} ({os.path.basename(run_dir)})"
-        )
+    for run in summary.normalize_runs(results, "sgd"):
+        if run["arm"] in ("constant", "constant-default"):
+            name = f"{run['arm']} {run['lr']:.3g}"
+        else:
+            name = run["arm"] if folder is None else f"{run['arm']} ({os.path.basename(folder)})"
         runs.append({**run, "arm": name})
     return runs
+
+
+def stored(run):
+    """What the tables are computed from: a run's arm, seed, budget, test accuracy and, per epoch,
+    the validation accuracy and the wall time."""
+    return {
+        "arm": run["arm"],
+        "seed": run["seed"],
+        "planned_epochs": run["planned_epochs"],
+        "test_metric": run["test_metric"],
+        "epochs": [{k: e[k] for k in ("epoch", "val_metric", "wall_time")} for e in run["epochs"]],
+    }
 
 
 def main():
@@ -273,28 +222,15 @@ def _quick(args, folder):
 
 def _report(args):
     results = storage.read_json(os.path.join(args.run_dir, "results.json"))
-    runs = [
-        {
-            **r,
-            "arm": f"constant-best ({results['max_lr']:.3g})"
-            if r["arm"] in ("constant-best", "constant")
-            else r["arm"],
-        }
-        for r in results["runs"]
-    ]
+    runs = _named(results)
     for other in args.also:
-        runs += _other_runs(other)
+        runs += _named(storage.read_json(os.path.join(other, "results.json")), other)
     if args.peers:
         seeds = args.seeds or 1 + max(r["seed"] for r in results["runs"])
         runs += _load_peers(args.peers, args.run_dir, seeds)
-    targets = [(float(t), f"{100 * float(t):.1f}%") for t in args.targets.split(",")]
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        print_tables(runs, targets)
-    out = StoredOutput(getattr(args, "json", None))
-    for line in printed.getvalue().splitlines():
-        out.line(line)
-    out.save()
+    runs = [stored(r) for r in runs]
+    targets = [float(t) for t in args.targets.split(",")]
+    StoredOutput(getattr(args, "json", None)).save_figures(kind="time_to_target", targets=targets, runs=runs)
 
 
 if __name__ == "__main__":

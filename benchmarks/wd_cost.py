@@ -54,7 +54,6 @@ def main():
         ratio=finder_seconds / train_seconds,
         weight_decays=list(found.weight_decays),
         suggestion={"rate": rate, "weight_decay": weight_decay},
-        versions={"keras": keras.__version__, "backend": keras.backend.backend()},
     )
 
 

@@ -93,39 +93,20 @@ def main():
         grid.append(
             {"weight_decay": wd, "lr": lr, "best_val_mean": mean, "best_val_std": std, "per_seed": bests}
         )
-    grid_best = (max if higher else min)(grid, key=lambda g: g["best_val_mean"])
-    picked = next(g for g in grid if g["weight_decay"] == pick_wd)
     run_seconds = float(np.mean(seconds))
-    if higher:
-        gap, unit = 100 * (grid_best["best_val_mean"] - picked["best_val_mean"]), "points"
-    else:
-        gap, unit = 100 * (picked["best_val_mean"] / grid_best["best_val_mean"] - 1), "%"
-
-    out = StoredOutput(args.json)
-    out.line(
-        f"{dataset.name}, {args.optimizer}, {epochs} epochs, batch {args.batch_size}, {args.seeds} seeds per "
-        f"weight decay; best validation {dataset.metric} of `fit_one_cycle` (mean ± std over seeds):"
-    )
-    out.line()
-    out.line(f"| weight decay | its range test's rate | best val {dataset.metric} | |")
-    out.line("|---|---|---|---|")
-    for g in grid:
-        marks = [m for m, on in (("picked by find_wd", g is picked), ("grid best", g is grid_best)) if on]
-        std = f" ± {g['best_val_std']:.4f}" if g["best_val_std"] is not None else ""
-        out.line(
-            f"| {g['weight_decay']:g} | {g['lr']:.3g} | {g['best_val_mean']:.4f}{std} | {', '.join(marks)} |"
-        )
-    out.line()
-    out.line(
-        f"find_wd picks weight decay {pick_wd:g} at rate {pick_lr:.3g}: {gap:+.2f} {unit} from the grid's best. "
-        f"Its {len(WEIGHT_DECAYS)} range tests took {finder_seconds:.1f} s = {finder_seconds / run_seconds:.1%} "
-        f"of one training run ({run_seconds:.1f} s)."
-    )
-    out.save(
+    StoredOutput(args.json).save_figures(
+        kind="wd_quality",
+        setup={
+            "dataset": dataset.name,
+            "optimizer": args.optimizer,
+            "epochs": epochs,
+            "batch_size": args.batch_size,
+            "seeds": args.seeds,
+            "metric": dataset.metric,
+            "higher": higher,
+        },
         grid=grid,
         pick={"lr": pick_lr, "weight_decay": pick_wd},
-        gap=gap,
-        gap_unit=unit,
         finder_seconds=finder_seconds,
         run_seconds=run_seconds,
     )

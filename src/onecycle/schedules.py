@@ -121,7 +121,14 @@ class Piecewise(keras.optimizers.schedules.LearningRateSchedule):
         that continues an optimizer that has already taken steps. Steps before `offset` hold the first value."""
         if checks.non_negative_int("offset", offset) == 0:
             return self
-        return Piecewise([b + offset for b in self.boundaries], self.values, self.shapes, name=self.name)
+        # A first phase that holds the first value up to `offset`: every phase of this schedule then
+        # starts `offset` steps later, the first one included (phases start where the previous ends).
+        return Piecewise(
+            [float(offset), *(b + offset for b in self.boundaries)],
+            [self.values[0], *self.values],
+            ["linear", *self.shapes],
+            name=self.name,
+        )
 
     def momentum(self, high: float = CYCLE_MOMENTUM[0], low: float = CYCLE_MOMENTUM[1]) -> Piecewise:
         """The cyclical momentum over the same phases: `low` where this schedule peaks, `high` elsewhere.

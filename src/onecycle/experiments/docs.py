@@ -12,8 +12,9 @@ Kinds: `rows RUN_DIR` (every arm), `chosen RUN_DIR` (the baselines chosen on val
 `comparisons RUN_DIR` (paired differences), `verdicts RUN_DIR` (one sentence per paired comparison
 on the test split), `headline RUN_DIR...` (one line per run folder, for the README), `epochs
 RUN_DIR` (epochs to the best constant rate's best validation value), `goal RUN_DIR ARM FIELD OP
-THRESHOLD` (an arm's figure against a goal), `benchmark JSON_FILE` (the markdown table a benchmark
-stored in its JSON output), `finder_quality JSON_FILE` (benchmarks/finder_quality.py's output),
+THRESHOLD` (an arm's figure against a goal), `benchmark JSON_FILE` (a benchmark's tables, computed
+again from the raw figures its JSON stores where its `kind` is one of `benchmark_tables.KINDS`, else the
+markdown it stored), `finder_quality JSON_FILE` (benchmarks/finder_quality.py's output),
 `recipe JSON_FILE...` (benchmarks/recipe.py's outputs: each variant's paired effect, one column per
 task), `recipe_goals JSON_FILE...` (the defaults against the best cosine and Keras' default).
 `--check` writes nothing and fails when a file is out of date.
@@ -24,7 +25,7 @@ import re
 
 import numpy as np
 
-from onecycle.experiments import report, stats, storage, summary
+from onecycle.experiments import benchmark_tables, report, stats, storage, summary
 
 BLOCK = re.compile(r"(<!-- generated: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
 
@@ -189,6 +190,8 @@ def _finder_quality(path):
 
 def _benchmark(path):
     record = storage.read_json(path)
+    if record.get("kind") in benchmark_tables.KINDS:
+        return benchmark_tables.render(record)
     if "table" not in record:
         raise DocsError(f"{path} holds no 'table'")
     return record["table"]

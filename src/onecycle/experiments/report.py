@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from onecycle import LRFinderResult, schedule_values  # noqa: E402
-from onecycle.experiments import arms, stats, storage, summary  # noqa: E402
+from onecycle.experiments import arms, milestones, stats, storage, summary  # noqa: E402
 
 
 def load_folder(path):
@@ -97,7 +97,7 @@ def save_metric_plot(runs, names, table, title, path):
     groups = summary.groups(runs)
     lows = []
     for key, group in groups.items():
-        curves = summary.val_curves(group)
+        curves = milestones.val_curves(group)
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(curves, axis=0)

@@ -278,6 +278,7 @@ def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None, ma
         "diverged_step": divergence.step,
         "learning_rate": storage.describe_value(plan.learning_rate),
         "momentum": storage.describe_value(plan.momentum),
+        "environment": storage.environment(),
     }
     if peak is not None:
         record["peak_lr"] = float(peak)

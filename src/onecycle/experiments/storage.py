@@ -3,8 +3,11 @@
 import json
 import math
 import os
+import platform
+import sys
 
 import keras
+import numpy as np
 
 
 class CorruptRunError(ValueError):
@@ -72,3 +75,56 @@ def write_text(path, text):
             f.write(text)
 
     _write_atomically(path, f"{path}.tmp", _dump)
+
+
+def _device():
+    """The device the backend computes on, in the backend's own words."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return f"{device.platform}: {getattr(device, 'device_kind', device)}"
+    if backend == "torch":
+        import torch
+
+        return f"cuda: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "cpu"
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        return f"gpu: {gpus[0].name}" if gpus else "cpu"
+    return "unknown"
+
+
+def _processor():
+    """The CPU's model name (Linux reports it in /proc/cpuinfo; `platform.processor()` is often empty)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def environment():
+    """The machine and library versions a result was measured with, stored beside it."""
+    import onecycle
+
+    found = {
+        "machine": f"{platform.system()} {platform.machine()}",
+        "processor": _processor(),
+        "cpu_count": os.cpu_count(),
+        "device": _device(),
+        "python": platform.python_version(),
+        "onecycle": onecycle.__version__,
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "numpy": np.__version__,
+    }
+    for module in ("tensorflow", "jax", "torch"):
+        if module in sys.modules:
+            found[module] = sys.modules[module].__version__
+    return found

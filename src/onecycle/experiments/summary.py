@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from onecycle.experiments import arms, stats
+from onecycle.experiments import arms, milestones, stats
 
 PRODUCT_ARM = "onecycle"
 
@@ -58,35 +58,10 @@ def names(keys):
     return out
 
 
-def val_curves(runs):
-    """Validation metric per epoch, one row per run, NaN-padded to the longest run."""
-    length = max(len(r["epochs"]) for r in runs)
-    curves = np.full((len(runs), max(length, 1)), np.nan)
-    for i, run in enumerate(runs):
-        values = [np.nan if e["val_metric"] is None else e["val_metric"] for e in run["epochs"]]
-        curves[i, : len(values)] = values
-    return curves
-
-
-def _best_and_epoch(curve, higher):
-    """(best value, 1-based epoch of the best) of one seed's curve, (None, None) if all NaN."""
-    if not np.any(np.isfinite(curve)):
-        return None, None
-    index = int(np.nanargmax(curve) if higher else np.nanargmin(curve))
-    return float(curve[index]), index + 1
-
-
-def _first_epoch_reaching(curve, target, higher):
-    with np.errstate(invalid="ignore"):
-        reached = curve >= target if higher else curve <= target
-    hits = np.nonzero(reached)[0]
-    return int(hits[0]) + 1 if hits.size else None
-
-
 def _row(name, key, runs, higher, metric):
     arm, lr, epochs = key
-    curves = val_curves(runs)
-    bests = [_best_and_epoch(c, higher) for c in curves]
+    curves = milestones.val_curves(runs)
+    bests = [milestones.best_and_epoch(c, higher) for c in curves]
     final = [r["epochs"][-1]["val_metric"] if r["epochs"] else None for r in runs]
     peaks = [r["peak_lr"] for r in runs if r.get("peak_lr") is not None]
     row = {
@@ -165,30 +140,7 @@ def _by_seed(runs, value):
 
 def best_val(run, higher):
     """The best validation value of one run (None when it has none): the statistic that chooses."""
-    return _best_and_epoch(val_curves([run])[0], higher)[0]
-
-
-def _seed_best(run, higher):
-    return _best_and_epoch(val_curves([run])[0], higher)
-
-
-def epochs_to_baseline(grouped, baseline_key, higher):
-    """Per group: for each seed it shares with the baseline, the first epoch its validation curve
-    reaches that seed's best baseline value; the mean over seeds when every seed reaches it."""
-    target = {r["seed"]: _seed_best(r, higher) for r in grouped[baseline_key]}
-    out = {}
-    for key, runs in grouped.items():
-        epochs = []
-        for run in runs:
-            if run["seed"] in target and target[run["seed"]][0] is not None:
-                epochs.append(_first_epoch_reaching(val_curves([run])[0], target[run["seed"]][0], higher))
-        reached = [e for e in epochs if e is not None]
-        out[key] = {
-            "seeds": len(epochs),
-            "reached": len(reached),
-            "mean_epoch": float(np.mean(reached)) if reached and len(reached) == len(epochs) else None,
-        }
-    return out
+    return milestones.best_and_epoch(milestones.val_curves([run])[0], higher)[0]
 
 
 def summarize(runs, metric):
@@ -207,7 +159,7 @@ def summarize(runs, metric):
     for c in constants:
         if baseline is None or _better(c["best_val_mean"], baseline["best_val_mean"], higher):
             baseline = c
-    reach = epochs_to_baseline(grouped, key_of[baseline["arm"]], higher) if baseline else {}
+    reach = milestones.epochs_to_baseline(grouped, key_of[baseline["arm"]], higher) if baseline else {}
     for row in rows:
         key = key_of[row["arm"]]
         row["baseline_arm"] = baseline["arm"] if baseline else None
@@ -221,7 +173,7 @@ def summarize(runs, metric):
             other = grouped[key_of[c["arm"]]]
             for value_name, value in (
                 ("test", lambda r: r["test_metric"]),
-                ("best_val", lambda r: _seed_best(r, higher)[0]),
+                ("best_val", lambda r: best_val(r, higher)),
             ):
                 pair = stats.paired(_by_seed(grouped[product], value), _by_seed(other, value), metric)
                 comparisons.append(
