@@ -182,7 +182,6 @@ def test_bad_value_is_named(case):
     with pytest.raises(ValueError) as error:
         call()
     assert received in str(error.value)
-    assert "Traceback" not in str(error.value)
 
 
 @pytest.mark.parametrize("content", ['{"lrs": [1', '{"other": 1}', "[]", ""])
@@ -210,7 +209,15 @@ def test_checks_pass_valid_inputs_and_other_losses():
     """The data checks leave valid inputs alone: labels of a model with another loss, masked labels."""
     model = _model()
     model.compile(SGD(0.01), keras.losses.SparseCategoricalCrossentropy(ignore_class=-1))
-    onecycle.find_lr(model, X, np.where(Y == 0, -1, Y), num_steps=5, verbose=0)
+    probabilities = keras.ops.convert_to_numpy(model(X))
+    masked = np.where(Y == 0, -1, Y)
+    result = onecycle.find_lr(model, X, masked, batch_size=32, num_steps=5, end_lr=1e-6, verbose=0)
+    kept = masked != -1  # one batch of all 32 rows: the loss of the labels that are not masked
+    expected = -np.log(probabilities[kept, masked[kept]]).mean()
+    assert result.losses[0] == pytest.approx(expected, rel=1e-4)
     regression = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     regression.compile(SGD(0.01), "mse")
-    onecycle.find_lr(regression, X, (Y + 7).astype("float32"), num_steps=5, verbose=0)
+    target = (Y + 7).astype("float32")
+    predictions = keras.ops.convert_to_numpy(regression(X))[:, 0]
+    result = onecycle.find_lr(regression, X, target, batch_size=32, num_steps=5, end_lr=1e-6, verbose=0)
+    assert result.losses[0] == pytest.approx(np.mean((predictions - target) ** 2), rel=1e-4)

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from onecycle.experiments import datasets, models
@@ -344,3 +345,92 @@ def test_bundled_tables_split_and_train(tmp_path, capsys, dataset, task, feature
     assert code == 0, err
     results = json.loads((out_dir / "results.json").read_text())
     assert results["dataset"]["metric"] == ("rmse" if task == "regression" else "accuracy")
+
+
+def test_find_lr_prints_the_suggestion_of_the_curve_it_stores(tmp_path, capsys):
+    from onecycle import LRFinderResult
+
+    for method in ("minimum", "steepest"):
+        folder = tmp_path / method
+        code, out, _ = _run(
+            capsys, "find-lr", "digits", "--num-steps", "30", "--method", method, "--out", str(folder)
+        )
+        printed = float(out.split(f"suggested max learning rate ({method}): ")[1].split()[0])
+        stored = LRFinderResult.load(folder / "finder.json")
+        assert code == 0 and len(stored.lrs) > 2
+        assert printed == pytest.approx(stored.suggest(method), rel=5e-4)  # printed to 4 digits
+
+
+def _tiny(*extra):
+    return [a for a in TINY if a not in ("--lrs", "none")] + list(extra)
+
+
+def test_train_runs_its_grid_of_rates(tmp_path, capsys):
+    out_dir = tmp_path / "t"
+    code, _, _ = _run(
+        capsys,
+        "train",
+        "digits",
+        "--schedule",
+        "constant",
+        *_tiny("--lrs", "0.05,0.01"),
+        "--out",
+        str(out_dir),
+    )
+    assert code == 0
+    runs = json.loads((out_dir / "results.json").read_text())["runs"]
+    assert sorted(r["lr"] for r in runs) == [0.01, 0.05]
+    for run in runs:
+        assert run["learning_rate"] == run["lr"] and [
+            e["learning_rate"] for e in run["epochs"]
+        ] == pytest.approx([run["lr"]] * 2)
+
+
+def test_compare_resume_adds_arms_and_keeps_finished_runs(tmp_path, capsys):
+    from onecycle.experiments import storage
+    from onecycle.plotting import schedule_values
+
+    out_dir = tmp_path / "c"
+    code, _, _ = _run(capsys, "compare", "digits", *TINY, "--arms", "constant-default", "--out", str(out_dir))
+    first = json.loads((out_dir / "results.json").read_text())["runs"]
+    assert code == 0 and [r["arm"] for r in first] == ["constant-default"]
+    code, out, _ = _run(
+        capsys, "compare", "--resume", str(out_dir), "--arms", "constant-default,onecycle-nomom,cosine"
+    )
+    results = json.loads((out_dir / "results.json").read_text())
+    runs = {r["arm"]: r for r in results["runs"]}
+    assert code == 0 and set(runs) == {"constant-default", "onecycle-nomom", "cosine"}
+    assert runs["constant-default"] == first[0]  # kept as it was, not trained again
+    assert {row["arm"] for row in results["summary"]} == set(runs)
+    steps = runs["cosine"]["steps_per_epoch"] * 2
+    # onecycle-nomom: fit_one_cycle's own curve up to its own range test's peak, momentum held at 0.9
+    nomom = storage.restore_value(runs["onecycle-nomom"]["learning_rate"])
+    peak = runs["onecycle-nomom"]["peak_lr"]
+    expected = np.interp(
+        np.arange(steps + 1), [0, 0.45 * steps, 0.9 * steps, steps], [peak / 10, peak, peak / 10, peak / 1e4]
+    )
+    np.testing.assert_allclose(schedule_values(nomom, np.arange(steps + 1)), expected, rtol=1e-6)
+    assert runs["onecycle-nomom"]["momentum"] == 0.9
+    # cosine: a linear warm-up from a tenth of the rate over 10% of the steps, then a cosine to zero
+    rate = runs["cosine"]["lr"]
+    warmup = max(1, round(0.1 * steps))
+    t = np.arange(steps + 1)
+    expected = np.where(
+        t < warmup,
+        rate / 10 + (rate - rate / 10) * t / warmup,
+        rate * 0.5 * (1 + np.cos(np.pi * np.minimum(t - warmup, steps - warmup) / (steps - warmup))),
+    )
+    cosine = storage.restore_value(runs["cosine"]["learning_rate"])
+    np.testing.assert_allclose(schedule_values(cosine, t), expected, rtol=1e-5, atol=1e-9)
+
+
+def test_report_with_baselines_joins_the_other_folders_runs(tmp_path, capsys):
+    product, other = tmp_path / "p", tmp_path / "o"
+    assert _run(capsys, "compare", "digits", *TINY, "--arms", "onecycle", "--out", str(product))[0] == 0
+    assert _run(capsys, "compare", "digits", *TINY, "--arms", "constant-default", "--out", str(other))[0] == 0
+    code, _, _ = _run(capsys, "report", str(product), "--baselines", str(other))
+    results = json.loads((product / "results.json").read_text())
+    assert code == 0 and results["baselines"] == [os.path.relpath(other, product)]
+    report = (product / "report.md").read_text()
+    assert "| constant-default |" in report and "| onecycle |" in report
+    assert [r["arm"] for r in results["runs"]] == ["onecycle"]  # the baseline's runs stay in their folder

@@ -95,6 +95,6 @@ def test_mixed_precision_finder_restores_everything(mixed_precision):
     ]
     before = state()
     result = onecycle.find_lr(model, x, y, batch_size=16, num_steps=30, start_lr=1e-3, end_lr=1e5, verbose=0)
-    assert len(result.lrs) >= 2
-    for a, b in zip(before, state()):
+    assert result.diverged and len(result.lrs) < 30  # rates up to 1e5 blow the loss up
+    for a, b in zip(before, state(), strict=True):
         np.testing.assert_array_equal(a, b)

@@ -18,7 +18,7 @@ def _state(model):
 def _assert_restored(model, before, lr_object):
     after = _state(model)
     assert len(after) == len(before)
-    for a, b in zip(before, after):
+    for a, b in zip(before, after, strict=True):
         np.testing.assert_array_equal(a, b)
     assert model.optimizer._learning_rate is lr_object
 

@@ -55,9 +55,9 @@ def _rate_objects(model):
 
 
 def _assert_restored(model, before, rates):
-    for a, b in zip(before, _state(model)):
+    for a, b in zip(before, _state(model), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert all(a is b for a, b in zip(_rate_objects(model), rates))
+    assert all(a is b for a, b in zip(_rate_objects(model), rates, strict=True))
 
 
 def test_groups_default_first_with_their_patterns():

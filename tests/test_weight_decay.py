@@ -22,7 +22,7 @@ def _trained(tiny_classifier, optimizer=None):
 
 
 def _assert_restored(model, before, weight_decay, rate):
-    for a, b in zip(before, _state(model)):
+    for a, b in zip(before, _state(model), strict=True):
         np.testing.assert_array_equal(a, b)
     assert model.optimizer.weight_decay == weight_decay and model.optimizer._learning_rate is rate
 
