@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test suite: everything on TensorFlow (the default backend), then the library, fault, bad-input and own-data tests on JAX and PyTorch
-# (the slow subprocess tests, which test the harness's resume and TensorFlow's strategies, only on TensorFlow).
+# The test suite: everything on TensorFlow (the default backend), then the library, fault, bad-input, TensorBoard and own-data
+# tests on JAX and PyTorch, less those that touch no backend (NumPy references, marked backend_independent: once is enough)
+# and the slow subprocess tests (the harness's resume and TensorFlow's strategies, which run on TensorFlow only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=3 NO_MKDOCS_2_WARNING=1
@@ -13,10 +14,10 @@ echo "== TensorFlow: every test"
 python -m pytest -q -rs -p no:cacheprovider tests
 for backend in jax torch; do
   echo "== KERAS_BACKEND=$backend"
-  KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider -m "not slow" \
+  KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider -m "not slow and not backend_independent" \
     tests/test_curves.py tests/test_schedules.py tests/test_optimizers.py tests/test_finder.py tests/test_fit.py \
     tests/test_resume.py tests/test_faults.py tests/test_bad_input.py tests/test_groups.py tests/test_fine_tune.py tests/test_weight_decay.py \
-    tests/test_own_data.py
+    tests/test_numbers.py tests/test_tensorboard.py tests/test_own_data.py
 done
 echo "== KERAS_BACKEND=jax: ScheduleFreeAdamW's averaged point against the method (JAX follows it exactly)"
 KERAS_BACKEND=jax python -m pytest -q -p no:cacheprovider tests/test_arms.py -k averaged_weights_match

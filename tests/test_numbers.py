@@ -115,6 +115,7 @@ def test_weight_decay_search_gives_every_value_the_same_batches_and_start():
     np.testing.assert_allclose(a.losses, b.losses, rtol=1e-6)
 
 
+@pytest.mark.backend_independent
 def test_weight_decay_pick_is_the_curve_with_the_lowest_smoothed_loss():
     lrs = np.geomspace(1e-4, 1.0, 5)
     curves = [
@@ -234,6 +235,7 @@ def test_schedule_values_of_each_kind_of_schedule():
     np.testing.assert_allclose(onecycle.schedule_values(one_cycle, steps), expected, rtol=1e-9)
 
 
+@pytest.mark.backend_independent
 def test_plot_schedule_draws_the_values_at_every_step():
     import matplotlib
 
@@ -250,6 +252,7 @@ def test_plot_schedule_draws_the_values_at_every_step():
     assert line.get_label() == "lr"
 
 
+@pytest.mark.backend_independent
 def test_a_shifted_schedule_is_the_same_curve_started_later():
     schedule = onecycle.OneCycle(1.0, 10, warmup_fraction=0.3, annihilation_fraction=0.2, shape="cosine")
     shifted = schedule.shifted(5)

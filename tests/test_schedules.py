@@ -14,6 +14,7 @@ import onecycle
 from onecycle import OneCycle
 
 
+@pytest.mark.backend_independent
 def test_defaults_are_the_articles_schedule():
     schedule = OneCycle(1.0, 100)
     # start max/10, linear rise to max at 45%, back to start at 90%, down to start/1000 at 100%
@@ -24,6 +25,7 @@ def test_defaults_are_the_articles_schedule():
     assert schedule.evaluate(22.5) == pytest.approx(0.55)
 
 
+@pytest.mark.backend_independent
 def test_matches_geron_one_cycle_scheduler():
     """The article's callback (Hands-On ML, chapter 11), transcribed, at a length where its integer
     phase boundaries equal the fractional ones."""
@@ -69,6 +71,7 @@ TORCH_CASES = [
 ]
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("total,pct,strategy,three", TORCH_CASES)
 def test_like_torch_matches_pytorch(total, pct, strategy, three):
     kwargs = dict(
@@ -99,6 +102,7 @@ def _fastai_lr(pos, pct_start, start, middle, end):
     return cos(middle, end, (pos - pct_start) / (1 - pct_start))
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("total,pct", [(1, 0.25), (7, 0.25), (100, 0.3), (999, 0.1)])
 def test_like_fastai_matches_fit_one_cycle(total, pct):
     schedule = OneCycle.like_fastai(0.01, total, pct_start=pct, div=25.0, div_final=1e5)
@@ -113,6 +117,7 @@ def test_compiled_values_match_numpy():
     np.testing.assert_allclose(compiled, schedule.evaluate(steps), rtol=1e-5)
 
 
+@pytest.mark.backend_independent
 def test_momentum_moves_against_the_rate():
     schedule = OneCycle(1.0, 100)
     momentum = schedule.momentum(0.95, 0.85)
@@ -121,6 +126,7 @@ def test_momentum_moves_against_the_rate():
     )
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     "kwargs,match",
     [
@@ -147,6 +153,7 @@ def test_bad_arguments_name_argument_and_value(kwargs, match):
         OneCycle(**kwargs)
 
 
+@pytest.mark.backend_independent
 def test_like_torch_rejects_bad_strategy():
     with pytest.raises(ValueError, match="anneal_strategy='cosine'"):
         OneCycle.like_torch(0.1, 10, anneal_strategy="cosine")
@@ -188,6 +195,7 @@ print(int(opt.iterations), float(opt.learning_rate))
     assert float(lr) == pytest.approx(float(schedule.evaluate(8)), rel=1e-5)
 
 
+@pytest.mark.backend_independent
 @settings(max_examples=200, deadline=None)
 @given(
     max_lr=st.floats(1e-6, 10.0),
@@ -218,6 +226,7 @@ def test_any_valid_one_cycle_stays_within_final_and_max(
     assert values[-1] == pytest.approx(schedule.final_lr) and values[-2] == pytest.approx(schedule.final_lr)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("warmup", [0.3, 0.25, 0.45])
 def test_two_phase_one_cycle_falls_straight_from_the_peak(warmup):
     """warmup_fraction + annihilation_fraction == 1: no jump from the peak down to start_lr."""
