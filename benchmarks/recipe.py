@@ -23,7 +23,18 @@ import keras
 import numpy as np
 
 import onecycle
-from onecycle.experiments import arms, config, datasets, report, runner, schedule_free, stats, storage
+from onecycle.experiments import (
+    arms,
+    config,
+    datasets,
+    milestones,
+    report,
+    runner,
+    schedule_free,
+    stats,
+    storage,
+    summary,
+)
 from stored_output import StoredOutput
 
 ARTICLE = {"warmup_fraction": 0.45, "annihilation_fraction": 0.1, "shape": "linear"}
@@ -137,7 +148,9 @@ SMALL_TABLES = (
     "val-range-test",
 )
 STUDY = ("article", "cosine", "valley", "steepest", "no-momentum", "wd-1e-3", "wd-1e-2", "final-div-10")
-EPOCHS = {name: spec.epochs for name, spec in datasets.REGISTRY.items()} | {"fashion_mnist": 9}
+EPOCHS = {name: spec.epochs for name, spec in datasets.REGISTRY.items()} | {
+    "fashion_mnist": 9
+}  # the article's budget
 SPLIT = 0.2  # the validation split the variants that need one carve from the training data
 
 
@@ -291,15 +304,12 @@ def _delta(p, metric):
 
 def _choose_cosine(runs, rates, seeds, metric):
     """The cosine peak with the best mean final validation metric, and whether it sits at an edge."""
-    better = max if stats.higher_is_better(metric) else min
     means = {}
     for rate in rates:
         values = [runs[f"cosine@{rate:.3g}/{s}"]["final_val"] for s in seeds]
-        mean = stats.mean_std(values)[0] if all(v is not None for v in values) else None
-        if mean is not None:
-            means[rate] = mean
-    best = better(means, key=means.get)
-    return best, best in (rates[0], rates[-1])
+        means[rate] = stats.mean_std(values)[0] if all(v is not None for v in values) else None
+    best = summary.best_of(rates, means.get, stats.higher_is_better(metric))
+    return best, summary.at_edge(rates, best)
 
 
 def _arguments():
@@ -434,12 +444,13 @@ def _variant_row(runs, name, reference, baselines, seeds, metric):
 
 def first_epochs(runs, key, seeds, target, metric):
     """Per seed, the first epoch (from 1) whose validation metric reaches `target`, or None."""
-    reached = (lambda v: v >= target) if stats.higher_is_better(metric) else (lambda v: v <= target)
-    epochs = {}
-    for s in seeds:
-        hits = [i + 1 for i, v in enumerate(runs[f"{key}/{s}"]["val"]) if v is not None and reached(v)]
-        epochs[s] = hits[0] if hits else None
-    return epochs
+    higher = stats.higher_is_better(metric)
+    return {
+        s: milestones.first_epoch_reaching(
+            np.array([np.nan if v is None else v for v in runs[f"{key}/{s}"]["val"]]), target, higher
+        )
+        for s in seeds
+    }
 
 
 def _reaching(epochs):

@@ -60,7 +60,7 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json")
     args = parser.parse_args()
-    epochs = args.epochs or {"digits": 20, "boston_housing": 200}.get(args.dataset, 9)
+    epochs = args.epochs or datasets.REGISTRY[args.dataset].epochs
     steps, subset = 200, None
     if args.quick:
         epochs, args.seeds, steps, subset = 2, 1, 20, 200

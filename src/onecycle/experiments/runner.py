@@ -313,10 +313,9 @@ def _grid_choice(runs, arm, grid, seeds, higher):
             if len(values) < len(seeds):
                 return grid, None
             scores[rate] = None if None in values else sum(values) / len(values)
-        ranked = [r for r in grid if scores[r] is not None]
-        if not ranked:
+        best = summary.best_of(grid, scores.get, higher)
+        if best is None:
             return grid, None
-        best = (max if higher else min)(ranked, key=scores.get)
         if best == grid[0] and low < MAX_EXTENSIONS:
             grid, low = [grid[0] / GRID_STEP, *grid], low + 1
         elif best == grid[-1] and high < MAX_EXTENSIONS:

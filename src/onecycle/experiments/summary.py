@@ -99,6 +99,24 @@ def _shared_mean(row, seeds):
     return float(np.mean(values)) if values else None
 
 
+def best_of(candidates, score, higher):
+    """The candidate with the best `score` (None scores, diverged runs, never win; the first on a
+    tie), or None: the one rule that picks a baseline's rate, in run folders and in benchmarks."""
+    best = None
+    for candidate in candidates:
+        value = score(candidate)
+        if value is not None and (best is None or _better(value, score(best), higher)):
+            best = candidate
+    return best
+
+
+def at_edge(rates, rate):
+    """Whether `rate` is the lowest or highest of the rates tried (then the grid should grow), or
+    there are too few rates (under 3) to bracket anything."""
+    rates = sorted(rates)
+    return len(rates) < 3 or rate in (rates[0], rates[-1])
+
+
 def choose(rows, higher):
     """The best row of each baseline family at each budget, with the rates tried and whether the best
     sits at an edge of them (then the grid should be extended). Rows are ranked by their mean best
@@ -112,13 +130,10 @@ def choose(rows, higher):
     for (family, epochs), candidates in sorted(by_budget.items()):
         seeds = set.intersection(*(set(r["best_val_by_seed"]) for r in candidates))
         score = {r["arm"]: _shared_mean(r, seeds) if seeds else r["best_val_mean"] for r in candidates}
-        ranked = [r for r in candidates if score[r["arm"]] is not None]
-        best = ranked[0]
-        for row in ranked[1:]:
-            if _better(score[row["arm"]], score[best["arm"]], higher):
-                best = row
+        best = best_of(candidates, lambda r, score=score: score[r["arm"]], higher)
+        if best is None:
+            continue
         rates = sorted({r["lr"] for r in candidates})
-        at_edge = len(rates) < 3 or best["lr"] in (rates[0], rates[-1])
         chosen.append(
             {
                 "family": family,
@@ -128,7 +143,7 @@ def choose(rows, higher):
                 "best_val_mean": best["best_val_mean"],
                 "chosen_on_seeds": sorted(int(s) for s in seeds),
                 "rates_tried": rates,
-                "at_edge": at_edge,
+                "at_edge": at_edge(rates, best["lr"]),
             }
         )
     return chosen
