@@ -336,8 +336,8 @@ VALIDATION_CHUNK = 1024
 
 def _validation_loss(model, validation_data, batch_size):
     """The mean loss on the validation data. Arrays go through `test_on_batch` in chunks: the same
-    figure as `model.evaluate`, without the data pipeline that `evaluate` builds on every call (20x
-    slower on small sets, and this runs after every step)."""
+    figure as `model.evaluate`, without the data pipeline that `evaluate` builds on every call (this
+    runs after every step)."""
     arrays = _xy(validation_data)
     if not all(a is None or data.is_array_like(a) for a in arrays):
         x, y, weights = (*arrays, None)[:3]

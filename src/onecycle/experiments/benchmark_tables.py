@@ -80,10 +80,58 @@ def batch_size(record):
     return "\n".join(lines)
 
 
+def mutation(record):
+    """benchmarks/mutation.py: per module the mutants killed, surviving and unchecked, the score, and
+    every surviving mutant with its change (the equivalent ones with why they change nothing)."""
+    lines = [
+        "| module | mutants | checked | killed | survived | reached by no test | timed out | equivalent | score |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    equivalent = {}
+    for s in record["survivors"]:
+        if s["equivalent"]:
+            equivalent[s["module"]] = equivalent.get(s["module"], 0) + 1
+    totals = {}
+    for module, counts in sorted(record["modules"].items()):
+        total = sum(counts.values())
+        checked = total - counts["not_checked"] - counts["skipped"]
+        row = {
+            "total": total,
+            "checked": checked,
+            "killed": counts["killed"],
+            "survived": counts["survived"] + counts["suspicious"],
+            "no_tests": counts["no_tests"],
+            "timeout": counts["timeout"],
+            "equivalent": equivalent.get(module, 0),
+        }
+        for key, value in row.items():
+            totals[key] = totals.get(key, 0) + value
+        lines.append(_mutation_row(f"`{module}`", row))
+    lines.append(_mutation_row("**all**", totals))
+    live = [s for s in record["survivors"] if not s["equivalent"]]
+    lines += ["", f"Surviving mutants ({len(live)}; a mutant reached by no test counts as surviving):", ""]
+    lines += [f"- `{s['mutant']}` ({s['verdict'].replace('_', ' ')}): `{s['change']}`" for s in live]
+    same = [s for s in record["survivors"] if s["equivalent"]]
+    if same:
+        lines += ["", f"Equivalent mutants ({len(same)}, left out of the score):", ""]
+        lines += [f"- `{s['mutant']}`: `{s['change']}`: {s['equivalent']}" for s in same]
+    return "\n".join(lines)
+
+
+def _mutation_row(name, row):
+    scored = row["checked"] - row["equivalent"]
+    score = f"{row['killed'] / scored:.1%}" if scored else "-"
+    return (
+        f"| {name} | {row['total']} | {row['checked']} | {row['killed']} | {row['survived']} | {row['no_tests']} "
+        f"| {row['timeout']} | {row['equivalent']} | {score} |"
+    )
+
+
 KINDS = {
     "time_to_target": lambda record: milestones.time_to_target_tables(record["runs"], record["targets"]),
     "wd_quality": wd_quality,
     "batch_size": batch_size,
+    "mutation": mutation,
 }
 
 

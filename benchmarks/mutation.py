@@ -1,0 +1,100 @@
+"""Mutation score of the library's numerical modules: how many small wrong changes the tests catch.
+
+    mutmut run                      # the mutants of the modules in pyproject's [tool.mutmut], on TensorFlow
+    mutmut run "onecycle.curves*"   # or some of them; mutmut keeps what it already checked
+    python benchmarks/mutation.py --json docs/benchmarks/mutation.json
+
+mutmut changes one thing at a time in `curves.py`, `schedules.py`, `suggestions.py`, `finder.py`,
+`optimizers.py`, `fit.py` and `experiments/stats.py` (a number, an operator, a comparison, an
+argument, a string) and runs the fast tests that reach the changed function; a mutant is killed
+when one of them fails. This script reads mutmut's verdicts (`mutmut results --all true`), writes
+per module the mutants killed, surviving, reached by no test, timed out and not yet checked, and the
+score: killed / (checked - equivalent), where `EQUIVALENT` lists the surviving mutants that cannot
+change any result, each with the reason. Every other survivor is listed with its change.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+
+from stored_output import StoredOutput
+
+# Surviving mutants that compute the same thing as the original (name: why), excluded from the score.
+EQUIVALENT = {}
+
+VERDICTS = {
+    "killed": "killed",
+    "survived": "survived",
+    "no tests": "no_tests",
+    "timeout": "timeout",
+    "suspicious": "suspicious",
+    "segfault": "killed",  # the tests crashed: the change was noticed
+    "not checked": "not_checked",
+    "skipped": "skipped",
+}
+
+
+def module_of(name):
+    """`onecycle.fit.x_fit_one_cycle__mutmut_3` -> `onecycle.fit`."""
+    head = name.split("__mutmut_")[0]
+    for marker in (".x_", ".xǁ"):
+        if marker in head:
+            return head.split(marker)[0]
+    return head.rsplit(".", 1)[0]
+
+
+def verdicts():
+    """{mutant name: verdict} from mutmut's stored results."""
+    out = subprocess.run(
+        [sys.executable, "-m", "mutmut", "results", "--all", "true"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = {}
+    for line in out.splitlines():
+        name, _, verdict = line.strip().rpartition(": ")
+        if name and verdict in VERDICTS:
+            found[name] = VERDICTS[verdict]
+    return found
+
+
+def change(name):
+    """The line a mutant changes, as `mutmut show` prints it (the removed and the added line)."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "mutmut", "show", name], capture_output=True, text=True
+    ).stdout.splitlines()
+    lines = [
+        line[1:].strip()
+        for line in shown
+        if line[:1] in "-+" and not line.startswith(("---", "+++")) and line[1:].strip()
+    ]
+    return " → ".join(lines[:2])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", help="store the figures in this JSON file")
+    args = parser.parse_args()
+    if not os.path.isdir("mutants"):
+        parser.error("no mutants/ folder here: run `mutmut run` first, from the repository root")
+    found = verdicts()
+    if not found:
+        parser.error("mutmut holds no results: run `mutmut run` first")
+    modules = {}
+    for name, verdict in found.items():
+        counts = modules.setdefault(module_of(name), {v: 0 for v in set(VERDICTS.values())})
+        counts[verdict] += 1
+    survivors = [
+        {"mutant": name, "module": module_of(name), "verdict": verdict, "change": change(name)}
+        for name, verdict in sorted(found.items())
+        if verdict in ("survived", "no_tests", "timeout", "suspicious")
+    ]
+    for survivor in survivors:
+        survivor["equivalent"] = EQUIVALENT.get(survivor["mutant"])
+    StoredOutput(args.json).save_figures(kind="mutation", modules=modules, survivors=survivors)
+
+
+if __name__ == "__main__":
+    main()
