@@ -21,6 +21,12 @@ class ScheduleLogger(keras.callbacks.Callback):
         super().__init__()
         self.per_batch = checks.boolean("per_batch", per_batch)
 
+    @property
+    def async_safe(self) -> bool:
+        """Without `per_batch` its batch hook does nothing: Keras may then dispatch batch callbacks
+        asynchronously (JAX, PyTorch), as it does without this logger."""
+        return not self.per_batch
+
     def _write(self, logs):
         if logs is None:
             return

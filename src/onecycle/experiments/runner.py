@@ -14,16 +14,23 @@ from onecycle.experiments.config import ConfigError, to_dict
 
 
 class DivergenceRecorder(keras.callbacks.Callback):
-    """Stops training at the first non-finite batch loss and remembers the optimizer step."""
+    """Stops training at the first non-finite batch loss and remembers its step (1-based, counted
+    from the epoch and batch indices, so that Keras may call it asynchronously, as it does for
+    callbacks marked `async_safe`, without it reading a later step)."""
 
-    def __init__(self):
+    async_safe = True
+
+    def __init__(self, steps_per_epoch):
         super().__init__()
-        self.step = None
+        self.steps_per_epoch, self.epoch, self.step = steps_per_epoch, 0, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            self.step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        if self.step is None and loss is not None and not math.isfinite(float(loss)):
+            self.step = self.epoch * self.steps_per_epoch + batch + 1
             self.model.stop_training = True
 
 
@@ -218,7 +225,10 @@ def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None, ma
         _check_backup(model, backups)  # loads it into `model`: a fresh one trains, Keras restores the backup
         plan, model = fresh()
     os.makedirs(backups, exist_ok=True)
-    divergence, log = DivergenceRecorder(), EpochLog(os.path.join(backups, "epochs.json"), dataset.metric)
+    divergence, log = (
+        DivergenceRecorder(steps_per_epoch),
+        EpochLog(os.path.join(backups, "epochs.json"), dataset.metric),
+    )
     callbacks = [divergence, log]
     if plan.schedule_free:
         callbacks.insert(0, schedule_free.AveragedEvaluation(dataset.x_train, config.batch_size))
