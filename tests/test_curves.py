@@ -39,3 +39,9 @@ def test_fractional_and_zero_length_phases():
 @pytest.mark.parametrize("step", [10, 1e3, 1e6])
 def test_never_extrapolates(step):
     assert _both([step], [2.0, 4.0], [1.0, 5.0, 0.1], ["linear", "cosine"])[0] == pytest.approx(0.1)
+
+
+def test_sqrt_phase_is_the_one_minus_sqrt_cooldown():
+    # from 2 to 0 over 4 steps: 2 * (1 - sqrt(t / 4))
+    values = _both([0, 1, 2, 4, 5], [4.0], [2.0, 0.0], ["sqrt"])
+    np.testing.assert_allclose(values, [2.0, 1.0, 2.0 * (1 - 0.5**0.5), 0.0, 0.0], atol=1e-7)

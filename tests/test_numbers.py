@@ -7,6 +7,8 @@ still returning something of the right shape.
 import keras
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import onecycle
 from onecycle import find_lr, find_wd, fit_one_cycle
@@ -264,4 +266,51 @@ def test_a_shifted_schedule_is_the_same_curve_started_later():
         shifted.momentum(0.9, 0.8).evaluate(np.arange(5, 20)),
         schedule.momentum(0.9, 0.8).evaluate(np.arange(15)),
         rtol=1e-12,
+    )
+
+
+def _valley_reference(losses):
+    """fastai's valley rule, written out: the longest strictly falling subsequence (the earliest
+    end on a tie), the point a third plus a sixth of the way along it (never before the first)."""
+    length = [1] * len(losses)
+    end = 0
+    for i in range(len(losses)):
+        for j in range(i):
+            if losses[j] > losses[i]:
+                length[i] = max(length[i], length[j] + 1)
+        if length[i] > length[end]:
+            end = i
+    start = end - length[end]
+    third = (end - start) / 3
+    return max(0, start + int(third) + int(third / 2))
+
+
+def _steepest_reference(losses, step):
+    """The most negative slope, central differences (one-sided at the ends) on a uniform log grid,
+    over the points up to the lowest loss."""
+    end = int(np.argmin(losses)) + 1
+    if end < 2:
+        return 0
+    part = losses[:end]
+    slopes = [(part[1] - part[0]) / step]
+    slopes += [(part[i + 1] - part[i - 1]) / (2 * step) for i in range(1, end - 1)]
+    slopes.append((part[-1] - part[-2]) / step)
+    return int(np.argmin(slopes))
+
+
+@pytest.mark.backend_independent
+@given(st.lists(st.integers(0, 12).map(float), min_size=2, max_size=60))
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_suggestion_rules_match_references(losses):
+    from onecycle import suggestions
+
+    losses = np.array(losses)
+    lrs = np.geomspace(1e-5, 1.0, len(losses))
+    lr, index = suggestions.valley(lrs, losses)
+    assert index == _valley_reference(list(losses)) and lr == lrs[index]
+    lr, index = suggestions.steepest(lrs, losses)
+    assert index == _steepest_reference(losses, np.log10(lrs[1] / lrs[0])) and lr == lrs[index]
+    lr, index = suggestions.minimum(lrs, losses)
+    assert (
+        losses[index] == losses.min() and index == list(losses).index(losses.min()) and lr == lrs[index] / 10
     )

@@ -238,3 +238,56 @@ def test_two_phase_one_cycle_falls_straight_from_the_peak(warmup):
     assert values[-1] == pytest.approx(schedule.final_lr)
     momentum = schedule.momentum().evaluate([0, peak, 100])
     np.testing.assert_allclose(momentum, [0.95, 0.85, 0.95])
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize("total", [7, 100, 1001])
+def test_library_shapes_at_their_own_defaults(total):
+    """Called with no optional argument, each factory gives that library's default curve."""
+    fastai = [_fastai_lr(s / total, 0.25, 0.02 / 25, 0.02, 0.02 / 1e5) for s in range(total + 1)]
+    np.testing.assert_allclose(
+        OneCycle.like_fastai(0.02, total).evaluate(np.arange(total + 1)), fastai, rtol=1e-6
+    )
+    expected, _ = _torch_lrs(
+        total,
+        max_lr=0.02,
+        pct_start=0.3,
+        anneal_strategy="cos",
+        div_factor=25.0,
+        final_div_factor=1e4,
+        three_phase=False,
+    )
+    np.testing.assert_allclose(
+        OneCycle.like_torch(0.02, total).evaluate(np.arange(total)), expected, rtol=1e-6
+    )
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize(
+    "factory,kwargs,match",
+    [
+        ("like_fastai", dict(max_lr=-1.0, total_steps=10), "max_lr=-1.0"),
+        ("like_fastai", dict(max_lr=0.1, total_steps=0), "total_steps=0"),
+        ("like_fastai", dict(max_lr=0.1, total_steps=10, pct_start=1.0), "pct_start=1.0"),
+        ("like_fastai", dict(max_lr=0.1, total_steps=10, div=0.0), "div=0.0"),
+        ("like_fastai", dict(max_lr=0.1, total_steps=10, div_final=-2.0), "div_final=-2.0"),
+        ("like_torch", dict(max_lr=0.0, total_steps=10), "max_lr=0.0"),
+        ("like_torch", dict(max_lr=0.1, total_steps=-3), "total_steps=-3"),
+        ("like_torch", dict(max_lr=0.1, total_steps=10, pct_start=0.0), "pct_start=0.0"),
+        ("like_torch", dict(max_lr=0.1, total_steps=10, div_factor=-1.0), "div_factor=-1.0"),
+        ("like_torch", dict(max_lr=0.1, total_steps=10, final_div_factor=0.0), "final_div_factor=0.0"),
+    ],
+)
+def test_library_shapes_name_the_bad_argument(factory, kwargs, match):
+    with pytest.raises(ValueError, match=f"Received: {match}"):
+        getattr(OneCycle, factory)(**kwargs)
+
+
+def test_eager_value_is_the_numpy_value_and_is_cached_per_step():
+    """The one-number path PyTorch's eager train step takes, called directly on any backend."""
+    schedule = OneCycle(1.0, 20, shape="cosine")
+    for step in (0, 3, 9, 15, 19, 25):
+        value = float(keras.ops.convert_to_numpy(schedule._eager_value(step)))
+        assert value == pytest.approx(float(schedule.evaluate(step)), rel=1e-6)
+    first = schedule._eager_value(7)
+    assert schedule._eager_value(7) is first and schedule._eager_value(8) is not first
