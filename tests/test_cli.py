@@ -434,3 +434,17 @@ def test_report_with_baselines_joins_the_other_folders_runs(tmp_path, capsys):
     report = (product / "report.md").read_text()
     assert "| constant-default |" in report and "| onecycle |" in report
     assert [r["arm"] for r in results["runs"]] == ["onecycle"]  # the baseline's runs stay in their folder
+
+
+def test_batch_size_sets_the_steps_and_overwrite_replaces_the_run(tmp_path, capsys):
+    out_dir = tmp_path / "b"
+    argv = ["compare", "digits", *TINY, "--arms", "constant-default", "--out", str(out_dir)]
+    assert _run(capsys, *argv, "--batch-size", "48")[0] == 0
+    results = json.loads((out_dir / "results.json").read_text())
+    (run,) = results["runs"]
+    assert run["steps_per_epoch"] == -(-results["dataset"]["train"] // 48)  # the last batch partial
+    code, _, err = _run(capsys, *argv, "--batch-size", "16")
+    assert code == 2 and "--overwrite" in err  # a finished run folder is not written over by default
+    assert _run(capsys, *argv, "--batch-size", "16", "--overwrite")[0] == 0
+    (run,) = json.loads((out_dir / "results.json").read_text())["runs"]
+    assert run["steps_per_epoch"] == -(-results["dataset"]["train"] // 16)

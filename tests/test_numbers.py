@@ -314,3 +314,59 @@ def test_suggestion_rules_match_references(losses):
     assert (
         losses[index] == losses.min() and index == list(losses).index(losses.min()) and lr == lrs[index] / 10
     )
+
+
+def _curve():
+    lrs = np.geomspace(1e-4, 1.0, 9)
+    losses = np.array([2.0, 1.9, 1.6, 1.2, 0.9, 0.8, 1.0, 2.5, np.nan])
+    return onecycle.LRFinderResult(lrs, losses + 0.05, losses)
+
+
+@pytest.mark.backend_independent
+def test_plots_draw_the_curves_and_mark_the_suggestion():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    curve = _curve()
+    ax = onecycle.plot_lr_finder(curve)
+    raw, smooth, marker, vline = ax.lines
+    np.testing.assert_array_equal(smooth.get_xdata(), curve.lrs[:8])
+    np.testing.assert_array_equal(smooth.get_ydata(), curve.smoothed_losses[:8])
+    np.testing.assert_array_equal(raw.get_ydata(), curve.losses[:8])
+    # "minimum": a tenth of the rate at the lowest smoothed loss (index 5), marked there
+    assert marker.get_xdata()[0] == curve.lrs[5] and marker.get_ydata()[0] == 0.8
+    assert vline.get_xdata()[0] == pytest.approx(curve.lrs[5] / 10)
+    other = onecycle.LRFinderResult(curve.lrs, curve.losses, curve.smoothed_losses * 0.5)
+    ax = onecycle.plot_wd_finder(onecycle.WDFinderResult([0.0, 0.1], [curve, other]))
+    first, _, second, _ = ax.lines
+    np.testing.assert_array_equal(second.get_ydata(), curve.smoothed_losses[:8] * 0.5)
+    assert second.get_linewidth() > first.get_linewidth()  # the lowest loss drawn thicker
+
+
+@pytest.mark.backend_independent
+def test_suggest_skips_the_start_of_the_curve():
+    lrs = np.geomspace(1e-6, 1.0, 20)
+    losses = np.linspace(2.0, 1.0, 20)
+    losses[0] = 0.1  # a spurious low at the smallest rate
+    assert onecycle.suggest(lrs, losses, "minimum", skip_start=0.0) == (pytest.approx(lrs[0] / 10), 0)
+    assert onecycle.suggest(lrs, losses, "minimum") == (pytest.approx(lrs[19] / 10), 19)  # skips 2 of 20
+    losses[2] = 0.1
+    assert onecycle.suggest(lrs, losses, "minimum", skip_start=0.1).index == 2
+    assert onecycle.suggest(lrs, losses, "minimum", skip_start=0.15).index == 19  # skips 3 of 20
+
+
+def test_install_schedule_applies_both_schedules_from_the_current_step(tiny_classifier):
+    model, x, y = tiny_classifier(onecycle.optimizers.Adam(0.001), n=160)
+    rate = onecycle.Piecewise([10.0], [0.002, 0.02], ["linear"])
+    beta_1 = onecycle.Piecewise([10.0], [0.95, 0.85], ["linear"])
+    onecycle.install_schedule(model, rate, beta_1)
+    trace = {"lr": [], "beta_1": []}
+
+    class Trace(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            trace["lr"].append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+            trace["beta_1"].append(current_momentum(self.model.optimizer))
+
+    model.fit(x, y, batch_size=16, epochs=1, callbacks=[Trace()], verbose=0)
+    np.testing.assert_allclose(trace["lr"], 0.002 + 0.0018 * np.arange(10), rtol=1e-5)
+    np.testing.assert_allclose(trace["beta_1"], 0.95 - 0.01 * np.arange(10), rtol=1e-5)
