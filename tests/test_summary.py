@@ -323,3 +323,20 @@ def test_recipe_goals_need_a_tie_with_cosine_and_a_win_over_keras(tmp_path):
     path.write_text(json.dumps(record))
     with pytest.raises(docs.DocsError, match="holds no baselines"):
         docs.render(f"recipe_goals {path}")
+
+
+def test_paired_figures_by_hand_and_a_tie_at_exactly_two_standard_errors():
+    # differences 1 and 3: mean 2, sample std sqrt(2), standard error 1 -> the gain is exactly 2 SE
+    pair = stats.paired({0: 1.0, 1: 3.0}, {0: 0.0, 1: 0.0}, "accuracy")
+    assert (pair.mean, pair.std, pair.se, pair.gain) == (2.0, pytest.approx(2**0.5), 1.0, 2.0)
+    assert pair.verdict == "tie"
+    assert stats.paired({0: 0.0, 1: 0.0}, {0: 1.0, 1: 3.0}, "accuracy").verdict == "tie"
+    lower = stats.paired({0: 1.0, 1: 3.0}, {0: 0.0, 1: 0.0}, "rmse")  # lower is better: a gain of -2
+    assert lower.gain == -2.0 and lower.verdict == "tie"
+    assert stats.paired({0: 1.01, 1: 3.01}, {0: 0.0, 1: 0.0}, "rmse").verdict == "loses"
+    assert stats.paired({0: 1.01, 1: 3.01}, {0: 0.0, 1: 0.0}, "accuracy").verdict == "beats"
+    assert stats.higher_is_better("accuracy") and not stats.higher_is_better("rmse")
+    single = stats.paired({0: 0.9}, {0: 0.8}, "accuracy")
+    assert single.mean == pytest.approx(0.1) and math.isnan(single.se) and single.verdict == "n/a"
+    empty = stats.paired({}, {0: 0.8}, "accuracy")
+    assert empty.seeds == [] and math.isnan(empty.mean) and empty.verdict == "n/a"
