@@ -232,7 +232,9 @@ def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None, ma
     callbacks = [divergence, log]
     if plan.schedule_free:
         callbacks.insert(0, schedule_free.AveragedEvaluation(dataset.x_train, config.batch_size))
-    callbacks.append(keras.callbacks.BackupAndRestore(backups, double_checkpoint=True))
+    backup = keras.callbacks.BackupAndRestore(backups, double_checkpoint=True)
+    backup.async_safe = True  # it saves at epoch ends only: its batch hook does nothing
+    callbacks.append(backup)
     common = dict(
         validation_data=(dataset.x_val, dataset.y_val),
         epochs=plan.epochs,
