@@ -15,10 +15,8 @@ from onecycle.experiments.config import ConfigError, to_dict
 
 class DivergenceRecorder(keras.callbacks.Callback):
     """Stops training at the first non-finite batch loss and remembers its step (1-based, counted
-    from the epoch and batch indices, so that Keras may call it asynchronously, as it does for
-    callbacks marked `async_safe`, without it reading a later step)."""
-
-    async_safe = True
+    from the epoch and batch indices). Not `async_safe`: on JAX a batch's loss may be a donated
+    buffer by the time an asynchronous call would read it."""
 
     def __init__(self, steps_per_epoch):
         super().__init__()
@@ -232,9 +230,7 @@ def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None, ma
     callbacks = [divergence, log]
     if plan.schedule_free:
         callbacks.insert(0, schedule_free.AveragedEvaluation(dataset.x_train, config.batch_size))
-    backup = keras.callbacks.BackupAndRestore(backups, double_checkpoint=True)
-    backup.async_safe = True  # it saves at epoch ends only: its batch hook does nothing
-    callbacks.append(backup)
+    callbacks.append(keras.callbacks.BackupAndRestore(backups, double_checkpoint=True))
     common = dict(
         validation_data=(dataset.x_val, dataset.y_val),
         epochs=plan.epochs,
