@@ -1,0 +1,52 @@
+"""Every benchmark's `--quick` run in one process: checks that they run (no timing is asserted).
+
+    python benchmarks/quick.py
+
+One process spares each script its own start of Keras and TensorFlow. A benchmark that fails
+stops the run with its name and a non-zero exit.
+"""
+
+import contextlib
+import importlib
+import io
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CIFAR10 = os.path.join(HERE, "..", "..", "shared", "data", "cifar10", "cifar10_jpeg_q75.npz")
+
+RUNS = [
+    ("schedule_cost", ["--quick"]),
+    ("finder_quality", ["digits", "--quick"]),
+    ("batch_size", ["digits", "--quick"]),
+    ("time_to_accuracy", ["--quick"]),
+    ("transfer", ["--quick"]),
+    ("wd_quality", ["digits", "--quick"]),
+    ("batch_speed", ["--quick"]),
+    ("harness_cost", ["digits", "--quick"]),
+    ("wd_cost", ["digits", "--quick"]),
+    ("recipe", ["digits", "--quick", "--variants", "defaults,guard,cosine", "--schedule-free"]),
+]
+if os.path.exists(CIFAR10):  # the shared data beside the checkout
+    RUNS.append(("gpu_cifar10", ["--quick", "--data-dir", os.path.dirname(os.path.dirname(CIFAR10))]))
+
+
+def main():
+    sys.path.insert(0, HERE)
+    for name, argv in RUNS:
+        start = time.perf_counter()
+        sys.argv = [os.path.join("benchmarks", f"{name}.py"), *argv]
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                importlib.import_module(name).main()
+            except SystemExit as exit:
+                if exit.code:
+                    print(f"{name}: exit {exit.code}", file=sys.stderr)
+                    return 1
+        print(f"{name} --quick: ran in {time.perf_counter() - start:.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
