@@ -21,7 +21,19 @@ import sys
 from stored_output import StoredOutput
 
 # Surviving mutants that compute the same thing as the original (name: why), excluded from the score.
-EQUIVALENT = {}
+EQUIVALENT = {
+    "onecycle.suggestions.x_steepest__mutmut_6": "with the lowest loss at index 1 (end == 2) the two slopes "
+    "np.gradient gives are equal, so the argmin is index 0, which the early return also gives",
+    "onecycle.suggestions.x_steepest__mutmut_7": "as mutmut_6: for end == 2 both paths give index 0",
+    "onecycle.suggestions.x_valley__mutmut_8": "starting the best end at 1 instead of 0 changes the result only "
+    "when every run has length 1, where both give index max(0, ...) = 0",
+    "onecycle.suggestions.x_valley__mutmut_11": "at i = 0 there is no earlier point: the loop body does nothing",
+    "onecycle.schedules.xǁPiecewiseǁ_eager_value__mutmut_24": "keras.ops instead of the scalar ops computes the "
+    "same value as a tensor (the scalar path only saves time)",
+    "onecycle.schedules.xǁPiecewiseǁ_eager_value__mutmut_28": "convert_to_tensor of a Python float defaults to "
+    "Keras' floatx, float32",
+    "onecycle.schedules.xǁPiecewiseǁ_eager_value__mutmut_30": "as mutmut_28",
+}
 
 VERDICTS = {
     "killed": "killed",

@@ -370,3 +370,14 @@ def test_install_schedule_applies_both_schedules_from_the_current_step(tiny_clas
     model.fit(x, y, batch_size=16, epochs=1, callbacks=[Trace()], verbose=0)
     np.testing.assert_allclose(trace["lr"], 0.002 + 0.0018 * np.arange(10), rtol=1e-5)
     np.testing.assert_allclose(trace["beta_1"], 0.95 - 0.01 * np.arange(10), rtol=1e-5)
+
+
+@pytest.mark.backend_independent
+def test_steepest_measures_the_slope_against_log_rate_not_the_index():
+    # rates unevenly spaced in log: the last drop (0.9 -> 0.5) is the steepest per decade, though
+    # per point the first drops are as large
+    lrs = np.array([1e-3, 1e-2, 1e-1, 0.2, 0.3])
+    losses = np.array([3.0, 2.0, 1.0, 0.9, 0.5])
+    from onecycle import suggestions
+
+    assert suggestions.steepest(lrs, losses).index >= 3
