@@ -1,0 +1,149 @@
+"""The generated-docs kinds on hand-made run folders and benchmark files: each figure and verdict
+they write is checked against a computation done here by hand."""
+
+import json
+
+import pytest
+
+from onecycle.experiments import docs
+
+pytestmark = pytest.mark.backend_independent
+
+
+def _run(arm, lr, seed, vals, test):
+    return {
+        "arm": arm,
+        "lr": lr,
+        "seed": seed,
+        "planned_epochs": len(vals),
+        "epochs": [
+            {"epoch": i + 1, "val_metric": v, "wall_time": 10.0 * (i + 1)} for i, v in enumerate(vals)
+        ],
+        "test_metric": test,
+        "diverged_step": None,
+    }
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """Constant at three rates (0.1 best on validation), cosine at one, onecycle; seeds 0 and 1."""
+    runs = []
+    for seed, shift in ((0, 0.0), (1, 0.01)):
+        runs += [
+            _run("constant", 0.01, seed, [0.50, 0.60, 0.62], 0.60 + shift),
+            _run("constant", 0.1, seed, [0.70, 0.80, 0.78 + shift], 0.79 + shift),
+            _run("constant", 1.0, seed, [0.40, 0.50, 0.55], 0.50 + shift),
+            _run("cosine", 0.1, seed, [0.70, 0.82, 0.84], 0.83 + shift),
+            _run("onecycle", 0.5, seed, [0.75, 0.85, 0.90 + shift], 0.88 + 2 * shift),
+        ]
+    results = {
+        "dataset": {
+            "name": "toy",
+            "source": "hand-made",
+            "metric": "accuracy",
+            "train": 10,
+            "val": 5,
+            "test": 5,
+        },
+        "max_lr": 0.5,
+        "baselines": [],
+        "runs": runs,
+    }
+    path = tmp_path / "run"
+    path.mkdir()
+    (path / "results.json").write_text(json.dumps(results))
+    (path / "config.json").write_text(json.dumps({"optimizer": "sgd"}))
+    return str(path)
+
+
+def test_verdicts_give_the_paired_test_differences(folder):
+    lines = docs.render(f"verdicts {folder}").splitlines()
+    constant = next(line for line in lines if "`constant@0.1`" in line)
+    # onecycle - constant@0.1 on test: seed 0 0.88 - 0.79 = 0.09, seed 1 0.90 - 0.80 = 0.10
+    # mean 9.5 points, std 0.707 points, standard error 0.5 points: beats (9.5 > 1.0)
+    assert "**beats**" in constant and "+9.50 points" in constant and "std 0.71" in constant
+    assert "standard error 0.50" in constant and "2 seeds" in constant
+    cosine = next(line for line in lines if "`cosine`" in line)
+    # 0.88 - 0.83 = 0.05 and 0.90 - 0.84 = 0.06: mean 5.5, se 0.5
+    assert "**beats**" in cosine and "+5.50 points" in cosine
+
+
+def test_goal_and_epochs_read_the_rows(folder):
+    # onecycle's test accuracy: 0.88 and 0.90, mean 89.00
+    assert "**met**" in docs.render(f"goal {folder} onecycle test > 0.885")
+    assert "**missed**" in docs.render(f"goal {folder} onecycle test > 0.895")
+    claim = docs.render(f"epochs {folder}")
+    # the best constant (0.1) peaks at epoch 2 on seed 0 (0.80) and at 2 on seed 1 (0.80 vs 0.79):
+    # mean 2.0; onecycle first reaches 0.80 at epoch 2 on both seeds: a ratio of 1.00, goal missed
+    assert "epoch 2.0" in claim and "1.00 of the constant rate's epochs" in claim and "**missed**" in claim
+
+
+def test_headline_cells(folder):
+    row = docs.render(f"headline {folder}").splitlines()[-1]
+    assert "89.00 ± 1.41" in row  # onecycle's test: 0.88, 0.90
+    assert "79.50 ± 0.71 (constant@0.1, 3 epochs, 2 seeds)" in row
+    assert "beats vs constant@0.1; beats vs cosine" in row
+
+
+def test_time_to_target_tables_from_raw_runs(tmp_path):
+    runs = [
+        {**_run("a", 0.1, s, vals, test), "planned_epochs": 3}
+        for s, vals, test in ((0, [0.5, 0.9, 0.95], 0.9), (1, [0.6, 0.8, 0.92], 0.94))
+    ] + [{**_run("constant 0.1", 0.1, s, [0.7, 0.85, 0.8], 0.8), "planned_epochs": 3} for s in (0, 1)]
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"kind": "time_to_target", "targets": [0.9], "runs": runs}))
+    text = docs.render(f"benchmark {path}")
+    assert "| a | 3 | 2 | 93.50 | 92.00 ± 2.83 (std, ddof=1) |" in text  # best vals 0.95, 0.92
+    # 0.9 reached at epoch 2 (wall 20 s) on seed 0 and epoch 3 (30 s) on seed 1; mean curve
+    # [0.55, 0.85, 0.935] first reaches it at epoch 3
+    assert "| a | 2/2 | 2.5 | 25 | 3 |" in text
+    # the best constant's mean curve peaks at 0.85, epoch 2: a's seeds reach it at epochs 2 and 3, its
+    # mean curve at epoch 2
+    assert "best constant (85.00%, constant 0.1, its mean curve's peak at epoch 2)" in text
+    assert "| a | 2/2 | 2.5 | 25 | 2 |" in text
+
+
+def test_mutation_table_scores_killed_over_checked_less_equivalent(tmp_path):
+    counts = {
+        "killed": 8,
+        "survived": 2,
+        "no_tests": 1,
+        "timeout": 0,
+        "suspicious": 0,
+        "not_checked": 5,
+        "skipped": 0,
+    }
+    record = {
+        "kind": "mutation",
+        "modules": {"onecycle.curves": counts},
+        "survivors": [
+            {
+                "mutant": "m1",
+                "module": "onecycle.curves",
+                "verdict": "survived",
+                "change": "a → b",
+                "equivalent": None,
+            },
+            {
+                "mutant": "m2",
+                "module": "onecycle.curves",
+                "verdict": "survived",
+                "change": "c → d",
+                "equivalent": "same",
+            },
+            {
+                "mutant": "m3",
+                "module": "onecycle.curves",
+                "verdict": "no_tests",
+                "change": "e → f",
+                "equivalent": None,
+            },
+        ],
+    }
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(record))
+    text = docs.render(f"benchmark {path}")
+    # 16 mutants, 11 checked, 1 equivalent: 8 / 10
+    assert "| `onecycle.curves` | 16 | 11 | 8 | 2 | 1 | 0 | 1 | 80.0% |" in text
+    assert "- `m1` (survived): `a → b`" in text and "- `m3` (no tests): `e → f`" in text
+    assert "- `m2`: `c → d`: same" in text
