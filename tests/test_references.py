@@ -1,0 +1,134 @@
+"""NumPy-only references: suggestion rules, schedule shapes, plots and result objects checked
+against computations written out here (no Keras backend op: run once)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import onecycle
+
+
+@pytest.mark.backend_independent
+def test_weight_decay_pick_is_the_curve_with_the_lowest_smoothed_loss():
+    lrs = np.geomspace(1e-4, 1.0, 5)
+    curves = [
+        onecycle.LRFinderResult(lrs, [2.0, 1.5, 1.2, 1.1, 3.0], [2.0, 1.5, 1.2, 1.1, 3.0]),
+        onecycle.LRFinderResult(lrs, [2.0, 1.0, 0.7, 0.9, 3.0], [2.0, 1.0, 0.7, 0.9, 3.0]),  # lowest: 0.7
+        onecycle.LRFinderResult(lrs, [2.0, 0.8, np.nan, np.nan, np.nan], [2.0, 0.8, np.nan, np.nan, np.nan]),
+    ]
+    result = onecycle.WDFinderResult([0.0, 0.01, 0.1], curves)
+    assert result.best_index() == 1
+    assert result.suggest() == (pytest.approx(lrs[2] / 10), 0.01)  # "minimum": a tenth of the lowest's rate
+
+
+@pytest.mark.backend_independent
+def test_a_shifted_schedule_is_the_same_curve_started_later():
+    schedule = onecycle.OneCycle(1.0, 10, warmup_fraction=0.3, annihilation_fraction=0.2, shape="cosine")
+    shifted = schedule.shifted(5)
+    np.testing.assert_allclose(shifted.evaluate(np.arange(5)), [schedule.evaluate(0)] * 5)
+    np.testing.assert_allclose(
+        shifted.evaluate(np.arange(5, 20)), schedule.evaluate(np.arange(15)), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        shifted.momentum(0.9, 0.8).evaluate(np.arange(5, 20)),
+        schedule.momentum(0.9, 0.8).evaluate(np.arange(15)),
+        rtol=1e-12,
+    )
+
+
+def _valley_reference(losses):
+    """fastai's valley rule, written out: the longest strictly falling subsequence (the earliest
+    end on a tie), the point a third plus a sixth of the way along it (never before the first)."""
+    length = [1] * len(losses)
+    end = 0
+    for i in range(len(losses)):
+        for j in range(i):
+            if losses[j] > losses[i]:
+                length[i] = max(length[i], length[j] + 1)
+        if length[i] > length[end]:
+            end = i
+    start = end - length[end]
+    third = (end - start) / 3
+    return max(0, start + int(third) + int(third / 2))
+
+
+def _steepest_reference(losses, step):
+    """The most negative slope, central differences (one-sided at the ends) on a uniform log grid,
+    over the points up to the lowest loss."""
+    end = int(np.argmin(losses)) + 1
+    if end < 2:
+        return 0
+    part = losses[:end]
+    slopes = [(part[1] - part[0]) / step]
+    slopes += [(part[i + 1] - part[i - 1]) / (2 * step) for i in range(1, end - 1)]
+    slopes.append((part[-1] - part[-2]) / step)
+    return int(np.argmin(slopes))
+
+
+@pytest.mark.backend_independent
+@given(st.lists(st.integers(0, 12).map(float), min_size=2, max_size=60))
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_suggestion_rules_match_references(losses):
+    from onecycle import suggestions
+
+    losses = np.array(losses)
+    lrs = np.geomspace(1e-5, 1.0, len(losses))
+    lr, index = suggestions.valley(lrs, losses)
+    assert index == _valley_reference(list(losses)) and lr == lrs[index]
+    lr, index = suggestions.steepest(lrs, losses)
+    assert index == _steepest_reference(losses, np.log10(lrs[1] / lrs[0])) and lr == lrs[index]
+    lr, index = suggestions.minimum(lrs, losses)
+    assert (
+        losses[index] == losses.min() and index == list(losses).index(losses.min()) and lr == lrs[index] / 10
+    )
+
+
+def _curve():
+    lrs = np.geomspace(1e-4, 1.0, 9)
+    losses = np.array([2.0, 1.9, 1.6, 1.2, 0.9, 0.8, 1.0, 2.5, np.nan])
+    return onecycle.LRFinderResult(lrs, losses + 0.05, losses)
+
+
+@pytest.mark.backend_independent
+def test_plots_draw_the_curves_and_mark_the_suggestion():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    curve = _curve()
+    ax = onecycle.plot_lr_finder(curve)
+    raw, smooth, marker, vline = ax.lines
+    np.testing.assert_array_equal(smooth.get_xdata(), curve.lrs[:8])
+    np.testing.assert_array_equal(smooth.get_ydata(), curve.smoothed_losses[:8])
+    np.testing.assert_array_equal(raw.get_ydata(), curve.losses[:8])
+    # "minimum": a tenth of the rate at the lowest smoothed loss (index 5), marked there
+    assert marker.get_xdata()[0] == curve.lrs[5] and marker.get_ydata()[0] == 0.8
+    assert vline.get_xdata()[0] == pytest.approx(curve.lrs[5] / 10)
+    other = onecycle.LRFinderResult(curve.lrs, curve.losses, curve.smoothed_losses * 0.5)
+    ax = onecycle.plot_wd_finder(onecycle.WDFinderResult([0.0, 0.1], [curve, other]))
+    first, _, second, _ = ax.lines
+    np.testing.assert_array_equal(second.get_ydata(), curve.smoothed_losses[:8] * 0.5)
+    assert second.get_linewidth() > first.get_linewidth()  # the lowest loss drawn thicker
+
+
+@pytest.mark.backend_independent
+def test_suggest_skips_the_start_of_the_curve():
+    lrs = np.geomspace(1e-6, 1.0, 20)
+    losses = np.linspace(2.0, 1.0, 20)
+    losses[0] = 0.1  # a spurious low at the smallest rate
+    assert onecycle.suggest(lrs, losses, "minimum", skip_start=0.0) == (pytest.approx(lrs[0] / 10), 0)
+    assert onecycle.suggest(lrs, losses, "minimum") == (pytest.approx(lrs[19] / 10), 19)  # skips 2 of 20
+    losses[2] = 0.1
+    assert onecycle.suggest(lrs, losses, "minimum", skip_start=0.1).index == 2
+    assert onecycle.suggest(lrs, losses, "minimum", skip_start=0.15).index == 19  # skips 3 of 20
+
+
+@pytest.mark.backend_independent
+def test_steepest_measures_the_slope_against_log_rate_not_the_index():
+    # rates unevenly spaced in log: the last drop (0.9 -> 0.5) is the steepest per decade, though
+    # per point the first drops are as large
+    lrs = np.array([1e-3, 1e-2, 1e-1, 0.2, 0.3])
+    losses = np.array([3.0, 2.0, 1.0, 0.9, 0.5])
+    from onecycle import suggestions
+
+    assert suggestions.steepest(lrs, losses).index >= 3
