@@ -1,16 +1,15 @@
 """Mutation score of the library's numerical modules: how many small wrong changes the tests catch.
 
     mutmut run                      # the mutants of the modules in pyproject's [tool.mutmut], on TensorFlow
-    mutmut run "onecycle.curves*"   # or some of them; mutmut keeps what it already checked
     python benchmarks/mutation.py --json docs/benchmarks/mutation.json
 
-mutmut changes one thing at a time in `curves.py`, `schedules.py`, `suggestions.py`, `finder.py`,
-`optimizers.py`, `fit.py` and `experiments/stats.py` (a number, an operator, a comparison, an
-argument, a string) and runs the fast tests that reach the changed function; a mutant is killed
-when one of them fails. This script reads mutmut's verdicts (`mutmut results --all true`), writes
-per module the mutants killed, surviving, reached by no test, timed out and not yet checked, and the
-score: killed / (checked - equivalent), where `EQUIVALENT` lists the surviving mutants that cannot
-change any result, each with the reason. Every other survivor is listed with its change.
+mutmut changes one thing at a time in the modules pyproject's `[tool.mutmut]` names (`curves.py`,
+`schedules.py`, `suggestions.py`, `experiments/stats.py`: the schedule and statistics math) and runs
+the tests of its selection that reach the changed function (those that run no training); a mutant is
+killed when one of them fails. This script reads mutmut's verdicts (`mutmut results --all true`),
+writes per module the mutants killed, surviving, reached by no test, timed out and not yet checked,
+and the score: killed / (checked - equivalent), where `EQUIVALENT` lists the surviving mutants that
+cannot change any result, each with the reason. Every other survivor is listed with its change.
 """
 
 import argparse
