@@ -45,3 +45,6 @@ def test_sqrt_phase_is_the_one_minus_sqrt_cooldown():
     # from 2 to 0 over 4 steps: 2 * (1 - sqrt(t / 4))
     values = _both([0, 1, 2, 4, 5], [4.0], [2.0, 0.0], ["sqrt"])
     np.testing.assert_allclose(values, [2.0, 1.0, 2.0 * (1 - 0.5**0.5), 0.0, 0.0], atol=1e-7)
+    # from 2 to 1: 2 * (1 - sqrt(t / 4)) + 1 * sqrt(t / 4)
+    values = _both([0, 1, 4], [4.0], [2.0, 1.0], ["sqrt"])
+    np.testing.assert_allclose(values, [2.0, 1.5, 1.0], rtol=1e-6)

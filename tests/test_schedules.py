@@ -10,6 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+try:  # imported once with the module, not inside each test (PyTorch is the reference here, any backend)
+    import torch
+except ImportError:
+    torch = None
+
 import onecycle
 from onecycle import OneCycle
 
@@ -47,7 +52,8 @@ def test_matches_geron_one_cycle_scheduler():
 
 
 def _torch_lrs(total_steps, **kwargs):
-    torch = pytest.importorskip("torch")
+    if torch is None:
+        pytest.skip("PyTorch is not installed")
     param = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.SGD([param], lr=1.0, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, total_steps=total_steps, **kwargs)
