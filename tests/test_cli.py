@@ -66,6 +66,11 @@ def test_compare_then_report(tmp_path, capsys):
     run = results["runs"][0]
     assert run["arm"] == "onecycle" and len(run["epochs"]) == 2 and run["peak_lr"] > 0
     assert run["epochs"][-1]["momentum"] == pytest.approx(0.95)
+    import keras
+
+    environment = run["environment"]  # what it ran on, stored with each training
+    assert environment["keras"] == keras.__version__ and environment["backend"] == keras.backend.backend()
+    assert environment["cpu_count"] == os.cpu_count() and environment["device"] == "cpu"
     for name in ("report.md", "finder.png", "schedules.png", "val_metric.png", "config.json"):
         assert (out_dir / name).exists()
     assert not [n for n in os.listdir(out_dir) if n.endswith(".tmp")]
