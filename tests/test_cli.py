@@ -70,7 +70,7 @@ def test_compare_then_report(tmp_path, capsys):
 
     environment = run["environment"]  # what it ran on, stored with each training
     assert environment["keras"] == keras.__version__ and environment["backend"] == keras.backend.backend()
-    assert environment["cpu_count"] == os.cpu_count() and environment["device"] == "cpu"
+    assert environment["cpu_count"] == os.cpu_count() and environment["python"] == sys.version.split()[0]
     for name in ("report.md", "finder.png", "schedules.png", "val_metric.png", "config.json"):
         assert (out_dir / name).exists()
     assert not [n for n in os.listdir(out_dir) if n.endswith(".tmp")]
