@@ -266,6 +266,8 @@ def test_library_shapes_at_their_own_defaults(total):
     np.testing.assert_allclose(
         OneCycle.like_torch(0.02, total).evaluate(np.arange(total)), expected, rtol=1e-6
     )
+    assert OneCycle.like_torch(0.02, total).name == "OneCycleLikeTorch"  # the names their configs carry
+    assert OneCycle.like_fastai(0.02, total).name == "OneCycleLikeFastai"
 
 
 @pytest.mark.backend_independent
