@@ -340,3 +340,4 @@ def test_paired_figures_by_hand_and_a_tie_at_exactly_two_standard_errors():
     assert single.mean == pytest.approx(0.1) and math.isnan(single.se) and single.verdict == "n/a"
     empty = stats.paired({}, {0: 0.8}, "accuracy")
     assert empty.seeds == [] and math.isnan(empty.mean) and empty.verdict == "n/a"
+    assert math.isnan(empty.std) and math.isnan(empty.se) and math.isnan(empty.gain)
