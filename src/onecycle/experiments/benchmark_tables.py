@@ -108,6 +108,8 @@ def mutation(record):
             totals[key] = totals.get(key, 0) + value
         lines.append(_mutation_row(f"`{module}`", row))
     lines.append(_mutation_row("**all**", totals))
+    if totals["checked"] < totals["total"]:
+        lines += ["", f"{totals['total'] - totals['checked']} of {totals['total']} mutants not checked yet."]
     live = [s for s in record["survivors"] if not s["equivalent"]]
     lines += ["", f"Surviving mutants ({len(live)}; a mutant reached by no test counts as surviving):", ""]
     lines += [f"- `{s['mutant']}` ({s['verdict'].replace('_', ' ')}): `{s['change']}`" for s in live]
