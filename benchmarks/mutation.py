@@ -35,6 +35,15 @@ EQUIVALENT = {
     "onecycle.experiments.stats.x_paired__mutmut_10": "the values are Python numbers: NumPy makes float64 "
     "differences of floats without being told, and the mean and std of integer differences are the same floats",
     "onecycle.experiments.stats.x_paired__mutmut_12": "as mutmut_10",
+    "onecycle.experiments.stats.x_mean_std__mutmut_3": "NumPy infers float64 from the numbers and NaNs the list "
+    "holds once None is replaced",
+    "onecycle.experiments.stats.x_mean_std__mutmut_5": "as mutmut_3",
+    "onecycle.experiments.stats.x_mean_std__mutmut_6": "asarray(..., dtype=float) turns None into NaN by itself",
+    "onecycle.suggestions.x_suggest__mutmut_29": "NumPy infers float64 from the numbers a curve holds (a rate "
+    "or loss that is not a number fails later either way)",
+    "onecycle.suggestions.x_suggest__mutmut_31": "as mutmut_29",
+    "onecycle.suggestions.x_suggest__mutmut_33": "as mutmut_29",
+    "onecycle.suggestions.x_suggest__mutmut_35": "as mutmut_29",
 }
 
 VERDICTS = {

@@ -136,3 +136,17 @@ def test_steepest_measures_the_slope_against_log_rate_not_the_index():
     from onecycle import suggestions
 
     assert suggestions.steepest(lrs, losses).index >= 3
+
+
+@pytest.mark.backend_independent
+def test_suggest_edges_of_the_finite_points_and_of_skip_start():
+    lrs = np.geomspace(1e-3, 1.0, 4)
+    with pytest.raises(ValueError, match="rates > 0"):
+        onecycle.suggest([0.0, *lrs[1:]], [1.0, 0.9, 0.8, 0.7])
+    two = onecycle.suggest(lrs, [np.nan, 1.0, 0.5, np.nan])  # exactly two finite points are enough
+    assert two.index == 2 and two.lr == pytest.approx(lrs[2] / 10)
+    # skip only while at least two points remain: 3 * (1 - 0.5) < 2 keeps all three
+    assert onecycle.suggest(lrs[:3], [0.5, 1.0, 2.0], skip_start=0.5).index == 0
+    # 4 * (1 - 0.5) == 2: the first two are skipped
+    assert onecycle.suggest(lrs, [0.1, 0.2, 1.0, 2.0], skip_start=0.5).index == 2
+    assert onecycle.OneCycle(1.0, 10).name == "OneCycle"
