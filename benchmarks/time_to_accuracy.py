@@ -28,7 +28,7 @@ import keras
 import numpy as np
 
 import onecycle
-from onecycle.experiments import datasets, runner, storage, summary
+from onecycle.experiments import datasets, report, runner, storage, summary
 from stored_output import StoredOutput
 
 
@@ -134,11 +134,12 @@ def _load_peers(path, run_dir, seeds):
     return runs
 
 
-def _named(results, folder=None):
+def _named(run_dir, folder=None):
     """The runs of a comparison or `onecycle train` folder, constant arms named by their rate and the
     arms of other folders by their folder."""
     runs = []
-    for run in summary.normalize_runs(results, "sgd"):
+    config, results = report.load_folder(run_dir)
+    for run in summary.normalize_runs(results, config["optimizer"]):
         if run["arm"] in ("constant", "constant-default"):
             name = f"{run['arm']} {run['lr']:.3g}"
         else:
@@ -222,9 +223,9 @@ def _quick(args, folder):
 
 def _report(args):
     results = storage.read_json(os.path.join(args.run_dir, "results.json"))
-    runs = _named(results)
+    runs = _named(args.run_dir)
     for other in args.also:
-        runs += _named(storage.read_json(os.path.join(other, "results.json")), other)
+        runs += _named(other, other)
     if args.peers:
         seeds = args.seeds or 1 + max(r["seed"] for r in results["runs"])
         runs += _load_peers(args.peers, args.run_dir, seeds)
