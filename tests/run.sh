@@ -18,7 +18,7 @@ for backend in jax torch; do
   KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider -m "not slow and not backend_independent" \
     tests/test_curves.py tests/test_schedules.py tests/test_optimizers.py tests/test_finder.py tests/test_fit.py \
     tests/test_resume.py::test_backup_and_restore_mid_epoch_never_restarts_the_cycle tests/test_faults.py tests/test_bad_input.py tests/test_groups.py tests/test_fine_tune.py tests/test_weight_decay.py \
-    tests/test_numbers.py tests/test_tensorboard.py tests/test_own_data.py
+    tests/test_numbers.py tests/test_tensorboard.py tests/test_own_data.py tests/test_models.py
 done
 echo "== KERAS_BACKEND=jax: ScheduleFreeAdamW's averaged point against the method (JAX follows it exactly)"
 KERAS_BACKEND=jax python -m pytest -q -p no:cacheprovider tests/test_arms.py -k averaged_weights_match

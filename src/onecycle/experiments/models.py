@@ -53,24 +53,98 @@ def _conv_bn(h, filters):
     return layers.ReLU()(h)
 
 
-def augment(inputs, pad=4):
+class RandomPadCrop(layers.Layer):
+    """The standard CIFAR crop with one offset per image: in training, zero-pad `pad` pixels on every
+    side and crop back to the input's size at a place drawn for each image. Identity otherwise.
+    Unlike `keras.layers.RandomCrop` (one offset for the whole batch, and `supports_jit=False`, so
+    a model holding it runs eagerly on JAX), it compiles on every backend."""
+
+    def __init__(self, pad, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(pad, int) or isinstance(pad, bool) or pad < 1:
+            raise ValueError(f"Argument `pad` must be a positive integer. Received: {pad!r}")
+        self.pad, self.seed = pad, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=None):
+        if not training:
+            return inputs
+        ops, pad = keras.ops, self.pad
+        batch, height, width, channels = ops.shape(inputs)[0], *inputs.shape[1:]
+        padded = ops.pad(inputs, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+        top = keras.random.randint((batch, 1, 1, 1), 0, 2 * pad + 1, seed=self.seed_generator)
+        left = keras.random.randint((batch, 1, 1, 1), 0, 2 * pad + 1, seed=self.seed_generator)
+        rows = top + ops.reshape(ops.arange(height, dtype="int32"), (1, height, 1, 1))
+        padded = ops.take_along_axis(
+            padded, ops.broadcast_to(rows, (batch, height, width + 2 * pad, channels)), axis=1
+        )
+        cols = left + ops.reshape(ops.arange(width, dtype="int32"), (1, 1, width, 1))
+        return ops.take_along_axis(padded, ops.broadcast_to(cols, (batch, height, width, channels)), axis=2)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "pad": self.pad, "seed": self.seed}
+
+
+class Cutout(layers.Layer):
+    """Cutout (DeVries and Taylor, 2017, as Page's ResNet-9 uses it): in training, a `size` x `size`
+    square of each image, placed uniformly at random inside it, is set to zero. Identity otherwise."""
+
+    def __init__(self, size, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise ValueError(f"Argument `size` must be a positive integer. Received: {size!r}")
+        self.size, self.seed = size, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=None):
+        if not training:
+            return inputs
+        ops = keras.ops
+        batch, height, width = ops.shape(inputs)[0], inputs.shape[1], inputs.shape[2]
+        if self.size > min(height, width):
+            raise ValueError(f"Cutout `size` {self.size} is larger than the image ({height} x {width})")
+        top = keras.random.randint((batch, 1, 1, 1), 0, height - self.size + 1, seed=self.seed_generator)
+        left = keras.random.randint((batch, 1, 1, 1), 0, width - self.size + 1, seed=self.seed_generator)
+        rows = ops.reshape(ops.arange(height, dtype="int32"), (1, height, 1, 1))
+        cols = ops.reshape(ops.arange(width, dtype="int32"), (1, 1, width, 1))
+        hole = (rows >= top) & (rows < top + self.size) & (cols >= left) & (cols < left + self.size)
+        return inputs * ops.cast(ops.logical_not(hole), inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "seed": self.seed}
+
+
+def augment(inputs, pad=4, cutout=0, per_image_crop=False):
     """Standard CIFAR augmentation as layers, active only in training: zero-pad `pad` pixels, crop
-    back at a random place, flip left-right at random. Seeded by `keras.utils.set_random_seed`, so
-    every arm of one seed sees the same augmented batches."""
-    h = layers.ZeroPadding2D(pad)(inputs)
-    h = layers.RandomCrop(inputs.shape[1], inputs.shape[2])(h)
-    return layers.RandomFlip("horizontal")(h)
+    back at a random place, flip left-right at random, and with `cutout` > 0 a `Cutout(cutout)`.
+    The crop is `keras.layers.RandomCrop`'s (one offset per batch; the harness's runs use it) or,
+    with `per_image_crop`, `RandomPadCrop`'s (one offset per image; compiles on JAX). Seeded by
+    `keras.utils.set_random_seed`, so every arm of one seed sees the same augmented batches."""
+    if per_image_crop:
+        h = RandomPadCrop(pad)(inputs)
+    else:
+        h = layers.ZeroPadding2D(pad)(inputs)
+        h = layers.RandomCrop(inputs.shape[1], inputs.shape[2])(h)
+    h = layers.RandomFlip("horizontal")(h)
+    return Cutout(cutout)(h) if cutout else h
 
 
-def resnet9(input_shape, num_classes, width=16, augmentation=True):
+def resnet9(input_shape, num_classes, width=16, augmentation=True, cutout=0, per_image_crop=False):
     """ResNet-9 (Page, 2018; the DAWNBench CIFAR-10 network): prep conv, then three stages of conv +
     max-pool with a residual pair of convs after the first and the third, global max-pool and a
     linear head whose logits are scaled by 1/8 before the softmax (as Page's).
     Widths `width` x (1, 2, 4, 8): 64 is the full network, 16 (the default)
     a quarter of its widths for CPUs. Batch norm after every conv. With `augmentation`, the
-    standard pad-crop-flip layers (`augment`) come first."""
+    standard pad-crop-flip layers (`augment`, with `cutout` and `per_image_crop`) come first. The softmax runs in
+    float32 under a mixed-precision policy."""
     inputs = keras.Input(input_shape)
-    h = augment(inputs) if augmentation else inputs
+    h = augment(inputs, cutout=cutout, per_image_crop=per_image_crop) if augmentation else inputs
     h = _conv_bn(h, width)
     for i, filters in enumerate((2 * width, 4 * width, 8 * width)):
         h = _conv_bn(h, filters)
@@ -80,7 +154,7 @@ def resnet9(input_shape, num_classes, width=16, augmentation=True):
     h = layers.GlobalMaxPooling2D()(h)
     h = layers.Dense(num_classes)(h)
     h = layers.Rescaling(0.125)(h)  # Page's logit scale: max-pooled features make large logits
-    outputs = layers.Activation("softmax")(h)
+    outputs = layers.Activation("softmax", dtype="float32")(h)
     return keras.Model(inputs, outputs, name="resnet9")
 
 
