@@ -85,6 +85,18 @@ def test_headline_cells(folder):
     assert "beats vs constant@0.1; beats vs cosine" in row
 
 
+def test_arms_table_gives_each_familys_paired_verdict(folder, tmp_path):
+    table = docs.render(f"arms {folder}", where=str(tmp_path)).splitlines()
+    # only the families that ran get a column
+    assert table[0] == "| run | test: onecycle | vs best constant | vs best cosine |"
+    # onecycle's test accuracy 0.88 and 0.90: 89.00 ± 1.41; against constant@0.1 +9.50 (se 0.50),
+    # against cosine +5.50 (se 0.50), as in the verdicts above
+    assert table[2] == (
+        "| [toy](run/report.md) (accuracy) | 89.00 ± 1.41 (2 seeds) | beats (constant@0.1 +9.50, se 0.50) "
+        "| beats (cosine +5.50, se 0.50) |"
+    )
+
+
 def test_time_to_target_tables_from_raw_runs(tmp_path):
     runs = [
         {**_run("a", 0.1, s, vals, test), "planned_epochs": 3}

@@ -110,6 +110,50 @@ def _headline(run_dirs, where="."):
     return "\n".join(lines)
 
 
+FAMILIES = ("constant", "cosine", "wsd", "linear", "schedule-free")
+
+
+def _arms(run_dirs, where="."):
+    """`arms RUN_DIR...`: per run, `onecycle`'s test figure and its paired test verdict against the
+    best arm of each family chosen on validation (gain, standard error)."""
+    tables = [(run_dir, *_table(run_dir)) for run_dir in run_dirs]
+    families = [f for f in FAMILIES if any(c["family"] == f for _, t, _ in tables for c in t["comparisons"])]
+    lines = [
+        "| run | test: onecycle | " + " | ".join(f"vs best {f}" for f in families) + " |",
+        "|---|---|" + "---|" * len(families),
+    ]
+    for run_dir, table, results in tables:
+        metric = table["rows"][0]["metric"]
+        product = next((r for r in table["rows"] if r["base_arm"] == "onecycle"), None)
+        cells = []
+        for family in families:
+            found = [
+                c
+                for c in table["comparisons"]
+                if product and c["arm"] == product["arm"] and c["value"] == "test" and c["family"] == family
+            ]
+            if not found:
+                cells.append("not run")
+                continue
+            c = max(found, key=lambda c: c["against_epochs"])
+            figures = (
+                f" {report.fmt(c['mean'], metric, signed=True)}, se {report.fmt(c['se'], metric)}"
+                if c["verdict"] != "n/a"
+                else ""
+            )
+            cells.append(f"{c['verdict']} ({c['against']}{figures})")
+        first = (
+            f"{report.fmt(product['test_mean'], metric, product['test_std'])} ({product['seeds']} seeds)"
+            if product
+            else "not run"
+        )
+        lines.append(
+            f"| [{results['dataset']['name']}]({os.path.relpath(run_dir, where)}/report.md) ({metric}) "
+            f"| {first} | " + " | ".join(cells) + " |"
+        )
+    return "\n".join(lines)
+
+
 def _goal(args):
     """`goal RUN_DIR ARM FIELD OP THRESHOLD`: one line with the arm's figure and met / missed."""
     run_dir, arm, field, op, threshold = args
@@ -373,6 +417,7 @@ KINDS = {
     "comparisons": lambda dirs: report.comparisons_table(_table(dirs[0])[0]),
     "verdicts": lambda dirs: _verdicts(dirs[0]),
     "headline": _headline,
+    "arms": _arms,
     "benchmark": lambda paths: _benchmark(paths[0]),
     "finder_quality": lambda paths: _finder_quality(paths[0]),
     "recipe": _recipe,
@@ -394,8 +439,8 @@ def render(spec, where="."):
         if not os.path.exists(path):
             raise DocsError(f"marker 'generated: {spec}': {path} does not exist")
     try:
-        if kind == "headline":
-            return _headline(paths, where)
+        if kind in ("headline", "arms"):
+            return KINDS[kind](paths, where)
         return KINDS[kind](paths)
     except KeyError as error:
         raise DocsError(f"marker 'generated: {spec}': a file it names lacks the field {error}") from None
