@@ -10,7 +10,8 @@ command runs):
 
 Kinds: `rows RUN_DIR` (every arm), `chosen RUN_DIR` (the baselines chosen on validation data),
 `comparisons RUN_DIR` (paired differences), `verdicts RUN_DIR` (one sentence per paired comparison
-on the test split), `headline RUN_DIR...` (one line per run folder, for the README), `epochs
+on the test split), `headline RUN_DIR...` (one line per run folder, for the README), `arms RUN_DIR...` (one line per
+run folder: `onecycle` against the best of each tuned family, constant to schedule-free), `epochs
 RUN_DIR` (epochs to the best constant rate's best validation value), `goal RUN_DIR ARM FIELD OP
 THRESHOLD` (an arm's figure against a goal), `benchmark JSON_FILE` (a benchmark's tables, computed
 again from the raw figures its JSON stores where its `kind` is one of `benchmark_tables.KINDS`, else the
