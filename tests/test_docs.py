@@ -78,6 +78,18 @@ def test_goal_and_epochs_read_the_rows(folder):
     assert "epoch 2.0" in claim and "1.00 of the constant rate's epochs" in claim and "**missed**" in claim
 
 
+def test_margin_goal_needs_the_gain_beyond_two_standard_errors(folder):
+    # onecycle - constant@0.1 on test: +9.50 points, se 0.50 (see above)
+    met = docs.render(f"margin {folder} constant 0.08")  # 9.5 - 2 * 0.5 = 8.5 >= 8
+    assert "+9.50 points" in met and "standard error 0.50" in met and "**met**" in met
+    assert "**not shown beyond two standard errors**" in docs.render(f"margin {folder} constant 0.09")
+    assert "**missed**" in docs.render(f"margin {folder} constant 0.096")
+    # against cosine: +5.50, se 0.50
+    assert "**met**" in docs.render(f"margin {folder} cosine 0.045")
+    with pytest.raises(docs.DocsError, match="no paired test comparison of onecycle with a wsd arm"):
+        docs.render(f"margin {folder} wsd 0.05")
+
+
 def test_headline_cells(folder):
     row = docs.render(f"headline {folder}").splitlines()[-1]
     assert "89.00 ± 1.41" in row  # onecycle's test: 0.88, 0.90

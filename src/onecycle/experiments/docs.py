@@ -13,7 +13,8 @@ Kinds: `rows RUN_DIR` (every arm), `chosen RUN_DIR` (the baselines chosen on val
 on the test split), `headline RUN_DIR...` (one line per run folder, for the README), `arms RUN_DIR...` (one line per
 run folder: `onecycle` against the best of each tuned family, constant to schedule-free), `epochs
 RUN_DIR` (epochs to the best constant rate's best validation value), `goal RUN_DIR ARM FIELD OP
-THRESHOLD` (an arm's figure against a goal), `benchmark JSON_FILE` (a benchmark's tables, computed
+THRESHOLD` (an arm's figure against a goal), `margin RUN_DIR FAMILY THRESHOLD` (`onecycle`'s paired
+test gain over the best of a family against a goal), `benchmark JSON_FILE` (a benchmark's tables, computed
 again from the raw figures its JSON stores where its `kind` is one of `benchmark_tables.KINDS`, else the
 markdown it stored), `finder_quality JSON_FILE` (benchmarks/finder_quality.py's output),
 `recipe JSON_FILE...` (benchmarks/recipe.py's outputs: each variant's paired effect, one column per
@@ -114,6 +115,17 @@ def _headline(run_dirs, where="."):
 FAMILIES = ("constant", "cosine", "wsd", "linear", "schedule-free")
 
 
+def _versus_family(table, product, family):
+    """The paired test comparison of the product row with the chosen arm of `family` trained the
+    longest (None when there is none)."""
+    found = [
+        c
+        for c in table["comparisons"]
+        if product and c["arm"] == product["arm"] and c["value"] == "test" and c["family"] == family
+    ]
+    return max(found, key=lambda c: c["against_epochs"]) if found else None
+
+
 def _arms(run_dirs, where="."):
     """`arms RUN_DIR...`: per run, `onecycle`'s test figure and its paired test verdict against the
     best arm of each family chosen on validation (gain, standard error)."""
@@ -128,15 +140,10 @@ def _arms(run_dirs, where="."):
         product = next((r for r in table["rows"] if r["base_arm"] == "onecycle"), None)
         cells = []
         for family in families:
-            found = [
-                c
-                for c in table["comparisons"]
-                if product and c["arm"] == product["arm"] and c["value"] == "test" and c["family"] == family
-            ]
-            if not found:
+            c = _versus_family(table, product, family)
+            if c is None:
                 cells.append("not run")
                 continue
-            c = max(found, key=lambda c: c["against_epochs"])
             figures = (
                 f" {report.fmt(c['mean'], metric, signed=True)}, se {report.fmt(c['se'], metric)}"
                 if c["verdict"] != "n/a"
@@ -170,6 +177,39 @@ def _goal(args):
     return (
         f"`{arm}` {field.replace('_', ' ')} {row['metric']}: {shown} over {row['seeds']} seeds; "
         f"goal ({op} {goal}) **{'met' if met else 'missed'}**."
+    )
+
+
+def _margin(args):
+    """`margin RUN_DIR FAMILY THRESHOLD`: `onecycle`'s paired test gain over the best arm of FAMILY
+    (chosen on validation data) against a goal of at least THRESHOLD (in the metric's units, oriented
+    so that positive is better). Met only when the gain exceeds the goal by two standard errors;
+    missed when the mean gain is below it; otherwise not shown."""
+    run_dir, family, threshold = args
+    table, _ = _table(run_dir)
+    product = next((r for r in table["rows"] if r["base_arm"] == "onecycle"), None)
+    c, threshold = _versus_family(table, product, family), float(threshold)
+    if c is None:
+        raise DocsError(f"margin: {run_dir} has no paired test comparison of onecycle with a {family} arm")
+    metric = product["metric"]
+    goal = report.fmt(threshold, metric, signed=True)
+    what = (
+        "points of test accuracy"
+        if metric == "accuracy"
+        else f"test {metric}, oriented so that positive is better"
+    )
+    if c["verdict"] == "n/a":
+        return f"`{c['arm']}` against `{c['against']}`: fewer than 2 paired seeds; goal (at least {goal}) **not judged**."
+    if c["gain"] - 2 * c["se"] >= threshold:
+        outcome = "met"
+    elif c["gain"] < threshold:
+        outcome = "missed"
+    else:
+        outcome = "not shown beyond two standard errors"
+    return (
+        f"`{c['arm']}` against `{c['against']}` (the best {family} rate chosen on validation data): "
+        f"{report.fmt(c['gain'], metric, signed=True)} {what}, paired over {len(c['seeds'])} seeds, "
+        f"standard error {report.fmt(c['se'], metric)}; goal (at least {goal}) **{outcome}**."
     )
 
 
@@ -427,8 +467,9 @@ KINDS = {
     "guard_goals": _guard_goals,
     "epochs": _epochs_claim,
     "goal": _goal,
+    "margin": _margin,
 }
-TAKES_PATHS_ONLY = {"goal": 1}  # kinds whose arguments after the first are not paths
+TAKES_PATHS_ONLY = {"goal": 1, "margin": 1}  # kinds whose arguments after the first are not paths
 
 
 def render(spec, where="."):
