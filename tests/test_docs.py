@@ -109,6 +109,26 @@ def test_arms_table_gives_each_familys_paired_verdict(folder, tmp_path):
     )
 
 
+def test_environment_table_lists_each_distinct_record(folder, tmp_path):
+    results_path = f"{folder}/results.json"
+    results = json.loads(open(results_path).read())
+    env = {"processor": "CPU X", "cpu_count": 2, "device": "cpu", "python": "3.11.7", "onecycle": "9.9"}
+    env |= {"keras": "3.15.1", "backend": "jax", "jax": "0.10.2"}
+    for run in results["runs"][:4]:
+        run["environment"] = env
+    open(results_path, "w").write(json.dumps(results))
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps({"environment": env | {"device": "NVIDIA H200"}, "rows": []}))
+    table = docs.render(f"environment {folder} {bench}", where=str(tmp_path)).splitlines()
+    # 10 runs: 4 with the record, 6 without; the benchmark file's own record
+    assert (
+        table[2]
+        == "| [run](run/results.json) | 4 of 10 | CPU X | 2 | cpu | 3.11.7 | 9.9 | 3.15.1 | jax 0.10.2 |"
+    )
+    assert table[3] == "| [run](run/results.json) | 6 of 10 | not recorded | | | | | | |"
+    assert "| NVIDIA H200 |" in table[4] and table[4].startswith("| [bench.json](bench.json) | 1 |")
+
+
 def test_time_to_target_tables_from_raw_runs(tmp_path):
     runs = [
         {**_run("a", 0.1, s, vals, test), "planned_epochs": 3}

@@ -14,7 +14,8 @@ on the test split), `headline RUN_DIR...` (one line per run folder, for the READ
 run folder: `onecycle` against the best of each tuned family, constant to schedule-free), `epochs
 RUN_DIR` (epochs to the best constant rate's best validation value), `goal RUN_DIR ARM FIELD OP
 THRESHOLD` (an arm's figure against a goal), `margin RUN_DIR FAMILY THRESHOLD` (`onecycle`'s paired
-test gain over the best of a family against a goal), `benchmark JSON_FILE` (a benchmark's tables, computed
+test gain over the best of a family against a goal), `environment PATH...` (the machine and library
+versions each run folder or benchmark file recorded), `benchmark JSON_FILE` (a benchmark's tables, computed
 again from the raw figures its JSON stores where its `kind` is one of `benchmark_tables.KINDS`, else the
 markdown it stored), `finder_quality JSON_FILE` (benchmarks/finder_quality.py's output),
 `recipe JSON_FILE...` (benchmarks/recipe.py's outputs: each variant's paired effect, one column per
@@ -22,6 +23,7 @@ task), `recipe_goals JSON_FILE...` (the defaults against the best cosine and Ker
 `--check` writes nothing and fails when a file is out of date.
 """
 
+import json
 import os
 import re
 
@@ -178,6 +180,56 @@ def _goal(args):
         f"`{arm}` {field.replace('_', ' ')} {row['metric']}: {shown} over {row['seeds']} seeds; "
         f"goal ({op} {goal}) **{'met' if met else 'missed'}**."
     )
+
+
+def _environments(path, prefix=""):
+    """[(name, file, records, total)]: the `environment` records of a run folder's runs (of each run
+    folder inside it, for a folder of run folders) or of a benchmark file."""
+    if os.path.isdir(path):
+        results = os.path.join(path, "results.json")
+        if not os.path.exists(results):
+            inner = sorted(os.path.join(path, d) for d in os.listdir(path))
+            name = os.path.basename(os.path.normpath(path))
+            return [
+                found for d in inner if os.path.isdir(d) for found in _environments(d, f"{prefix}{name}/")
+            ]
+        runs = storage.read_json(results)["runs"]
+        name = prefix + os.path.basename(os.path.normpath(path))
+        return [(name, results, [r.get("environment") for r in runs], len(runs))]
+    record = storage.read_json(path)
+    if isinstance(record, dict) and "environment" in record:
+        records = [record["environment"]]
+    else:
+        runs = record if isinstance(record, list) else record.get("runs", [])
+        records = [r.get("environment") for r in runs if isinstance(r, dict)]
+    return [(os.path.basename(path), path, records or [None], max(len(records), 1))]
+
+
+def _environment(paths, where="."):
+    """`environment PATH...`: the machine and library versions each run folder or benchmark file
+    recorded, one line per distinct record (files older than the record say so)."""
+    lines = [
+        "| file | runs | processor | cores | device | Python | onecycle | Keras | backend |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for path in paths:
+        for name, target, records, total in _environments(path):
+            link = f"[{name}]({os.path.relpath(target, where)})"
+            distinct = {}
+            for env in records:
+                distinct.setdefault(json.dumps(env, sort_keys=True), [env, 0])[1] += 1
+            for env, count in distinct.values():
+                share = f"{count} of {total}" if total > 1 else "1"
+                if env is None:
+                    lines.append(f"| {link} | {share} | not recorded | | | | | | |")
+                    continue
+                backend = env.get("backend", "")
+                lines.append(
+                    f"| {link} | {share} | {env.get('processor') or env.get('machine', '')} "
+                    f"| {env.get('cpu_count', '')} | {env.get('device', '')} | {env.get('python', '')} "
+                    f"| {env.get('onecycle', '')} | {env.get('keras', '')} | {backend} {env.get(backend, '')} |"
+                )
+    return "\n".join(lines)
 
 
 def _margin(args):
@@ -468,6 +520,7 @@ KINDS = {
     "epochs": _epochs_claim,
     "goal": _goal,
     "margin": _margin,
+    "environment": _environment,
 }
 TAKES_PATHS_ONLY = {"goal": 1, "margin": 1}  # kinds whose arguments after the first are not paths
 
@@ -481,7 +534,7 @@ def render(spec, where="."):
         if not os.path.exists(path):
             raise DocsError(f"marker 'generated: {spec}': {path} does not exist")
     try:
-        if kind in ("headline", "arms"):
+        if kind in ("headline", "arms", "environment"):
             return KINDS[kind](paths, where)
         return KINDS[kind](paths)
     except KeyError as error:
