@@ -72,6 +72,13 @@ def test_goal_and_epochs_read_the_rows(folder):
     # onecycle's test accuracy: 0.88 and 0.90, mean 89.00
     assert "**met**" in docs.render(f"goal {folder} onecycle test > 0.885")
     assert "**missed**" in docs.render(f"goal {folder} onecycle test > 0.895")
+    # a marker may hold ">": the block is rewritten, not left empty
+    text = docs.regenerate(
+        f"<!-- generated: goal {folder} onecycle test > 0.885 -->\nold\n<!-- end generated -->\n"
+    )
+    assert "89.00 ± 1.41 over 2 seeds; goal (> 88.50) **met**." in text and "old" not in text
+    with pytest.raises(docs.DocsError, match="1 of 1 'generated' markers"):
+        docs.regenerate(f"<!-- generated: goal {folder} onecycle test > 0.885 -->\nold\n")
     claim = docs.render(f"epochs {folder}")
     # the best constant (0.1) peaks at epoch 2 on seed 0 (0.80) and at 2 on seed 1 (0.80 vs 0.79):
     # mean 2.0; onecycle first reaches 0.80 at epoch 2 on both seeds: a ratio of 1.00, goal missed

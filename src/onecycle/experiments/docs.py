@@ -31,7 +31,7 @@ import numpy as np
 
 from onecycle.experiments import benchmark_tables, report, stats, storage, summary
 
-BLOCK = re.compile(r"(<!-- generated: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
+BLOCK = re.compile(r"(<!-- generated: (?P<spec>[^\n]*?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
 
 
 class DocsError(ValueError):
@@ -542,6 +542,12 @@ def render(spec, where="."):
 
 
 def regenerate(text, where="."):
+    opened, closed = text.count("<!-- generated: "), len(BLOCK.findall(text))
+    if opened != closed:
+        raise DocsError(
+            f"{opened - closed} of {opened} 'generated' markers are not on one line ending in ' -->' "
+            "or have no '<!-- end generated -->' after them"
+        )
     return BLOCK.sub(lambda m: f"{m.group(1)}{render(m.group('spec'), where)}\n{m.group(4)}", text)
 
 
