@@ -84,7 +84,7 @@ def _headline(run_dirs, where="."):
         table, results = _table(run_dir)
         rows = {r["arm"]: r for r in table["rows"]}
         metric = table["rows"][0]["metric"]
-        product = next((r for r in table["rows"] if r["base_arm"] == "onecycle"), None)
+        product = _product(table)
         cells = []
         for family in ("constant", "cosine"):
             picks = [c for c in table["chosen"] if c["family"] == family]
@@ -117,6 +117,11 @@ def _headline(run_dirs, where="."):
 FAMILIES = ("constant", "cosine", "wsd", "linear", "schedule-free")
 
 
+def _product(table):
+    """The row of the `onecycle` arm (None when the run has none)."""
+    return next((r for r in table["rows"] if r["base_arm"] == "onecycle"), None)
+
+
 def _versus_family(table, product, family):
     """The paired test comparison of the product row with the chosen arm of `family` trained the
     longest (None when there is none)."""
@@ -139,7 +144,7 @@ def _arms(run_dirs, where="."):
     ]
     for run_dir, table, results in tables:
         metric = table["rows"][0]["metric"]
-        product = next((r for r in table["rows"] if r["base_arm"] == "onecycle"), None)
+        product = _product(table)
         cells = []
         for family in families:
             c = _versus_family(table, product, family)
@@ -239,7 +244,7 @@ def _margin(args):
     missed when the mean gain is below it; otherwise not shown."""
     run_dir, family, threshold = args
     table, _ = _table(run_dir)
-    product = next((r for r in table["rows"] if r["base_arm"] == "onecycle"), None)
+    product = _product(table)
     c, threshold = _versus_family(table, product, family), float(threshold)
     if c is None:
         raise DocsError(f"margin: {run_dir} has no paired test comparison of onecycle with a {family} arm")
