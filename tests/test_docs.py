@@ -97,6 +97,26 @@ def test_margin_goal_needs_the_gain_beyond_two_standard_errors(folder):
         docs.render(f"margin {folder} wsd 0.05")
 
 
+def test_across_pairs_one_arm_of_two_folders_on_best_validation(folder, tmp_path):
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    # the other folder's onecycle: best val 0.86 (seed 0) and 0.89 (seed 1), against 0.90 and 0.91
+    for run in results["runs"]:
+        if run["arm"] == "onecycle":
+            run["epochs"][2]["val_metric"] -= 0.04 if run["seed"] == 0 else 0.02
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "results.json").write_text(json.dumps(results))
+    (other / "config.json").write_text(json.dumps({"optimizer": "adam"}))
+    line = docs.render(f"across {folder} {other} onecycle")
+    # differences 0.04 and 0.02: mean +3.00 points, std 1.41, se 1.00: beats (3.0 > 2.0)
+    assert "**beats**" in line and "+3.00 over 2 seeds" in line and "std 1.41" in line
+    assert "standard error 1.00" in line and "90.50 ± 0.71 against 87.50 ± 2.12" in line
+    # reversed, the same difference with the other sign
+    assert "**loses to**" in docs.render(f"across {other} {folder} onecycle")
+    with pytest.raises(docs.DocsError, match="has no arm 'wsd'"):
+        docs.render(f"across {folder} {other} wsd")
+
+
 def test_headline_cells(folder):
     row = docs.render(f"headline {folder}").splitlines()[-1]
     assert "89.00 ± 1.41" in row  # onecycle's test: 0.88, 0.90

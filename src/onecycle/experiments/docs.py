@@ -14,7 +14,8 @@ on the test split), `headline RUN_DIR...` (one line per run folder, for the READ
 run folder: `onecycle` against the best of each tuned family, constant to schedule-free), `epochs
 RUN_DIR` (epochs to the best constant rate's best validation value), `goal RUN_DIR ARM FIELD OP
 THRESHOLD` (an arm's figure against a goal), `margin RUN_DIR FAMILY THRESHOLD` (`onecycle`'s paired
-test gain over the best of a family against a goal), `environment PATH...` (the machine and library
+test gain over the best of a family against a goal), `across RUN_A RUN_B ARM` (one arm in two run
+folders, paired by seed on its best validation value), `environment PATH...` (the machine and library
 versions each run folder or benchmark file recorded), `benchmark JSON_FILE` (a benchmark's tables, computed
 again from the raw figures its JSON stores where its `kind` is one of `benchmark_tables.KINDS`, else the
 markdown it stored), `finder_quality JSON_FILE` (benchmarks/finder_quality.py's output),
@@ -267,6 +268,34 @@ def _margin(args):
         f"`{c['arm']}` against `{c['against']}` (the best {family} rate chosen on validation data): "
         f"{report.fmt(c['gain'], metric, signed=True)} {what}, paired over {len(c['seeds'])} seeds, "
         f"standard error {report.fmt(c['se'], metric)}; goal (at least {goal}) **{outcome}**."
+    )
+
+
+def _across(args):
+    """`across RUN_A RUN_B ARM`: the same arm in two run folders (two optimizers, say) compared seed
+    by seed on its best validation value, the figure a choice between them is made on."""
+    run_a, run_b, arm = args
+    rows = []
+    for run_dir in (run_a, run_b):
+        table, _ = _table(run_dir)
+        row = next((r for r in table["rows"] if r["arm"] == arm), None)
+        if row is None:
+            raise DocsError(f"across: {run_dir} has no arm {arm!r}")
+        rows.append(row)
+    a, b = rows
+    if a["metric"] != b["metric"]:
+        raise DocsError(f"across: {run_a} measures {a['metric']}, {run_b} measures {b['metric']}")
+    metric = a["metric"]
+    c = stats.paired(a["best_val_by_seed"], b["best_val_by_seed"], metric)
+    if c.verdict == "n/a":
+        return f"`{arm}` in {run_a} against {run_b}: fewer than 2 paired seeds, **not judged**."
+    words = {"beats": "**beats**", "loses": "**loses to**", "tie": "**ties with**"}
+    return (
+        f"`{arm}` in {run_a} {words[c.verdict]} `{arm}` in {run_b} on best validation {metric}: "
+        f"{report.fmt(a['best_val_mean'], metric, a['best_val_std'])} against "
+        f"{report.fmt(b['best_val_mean'], metric, b['best_val_std'])}, paired difference "
+        f"{report.fmt(c.mean, metric, signed=True)} over {len(c.seeds)} seeds, std "
+        f"{report.fmt(c.std, metric)}, standard error {report.fmt(c.se, metric)}."
     )
 
 
@@ -525,9 +554,10 @@ KINDS = {
     "epochs": _epochs_claim,
     "goal": _goal,
     "margin": _margin,
+    "across": _across,
     "environment": _environment,
 }
-TAKES_PATHS_ONLY = {"goal": 1, "margin": 1}  # kinds whose arguments after the first are not paths
+TAKES_PATHS_ONLY = {"goal": 1, "margin": 1, "across": 2}  # kinds whose arguments after the first are not paths
 
 
 def render(spec, where="."):
