@@ -557,7 +557,8 @@ KINDS = {
     "across": _across,
     "environment": _environment,
 }
-TAKES_PATHS_ONLY = {"goal": 1, "margin": 1, "across": 2}  # kinds whose arguments after the first are not paths
+# kinds whose arguments after the first N are not paths
+TAKES_PATHS_ONLY = {"goal": 1, "margin": 1, "across": 2}
 
 
 def render(spec, where="."):
