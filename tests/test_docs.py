@@ -117,6 +117,23 @@ def test_across_pairs_one_arm_of_two_folders_on_best_validation(folder, tmp_path
         docs.render(f"across {folder} {other} wsd")
 
 
+def test_no_loses_goal(folder, tmp_path):
+    # onecycle beats constant@0.1 (+9.50) and cosine (+5.50): met when only those are asked for
+    line = docs.render(f"no_loses {folder} constant cosine")
+    assert "`constant@0.1`: beats (+9.50, se 0.50)" in line and line.endswith("goal (no loses) **met**.")
+    assert "wsd: not run" in docs.render(f"no_loses {folder} cosine wsd")
+    assert "**not judged yet** (wsd still running)" in docs.render(f"no_loses {folder} cosine wsd")
+    # a cosine that is better on test by 2 points on both seeds (and chosen on validation): loses
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    for run in results["runs"]:
+        if run["arm"] == "cosine":
+            run["test_metric"] += 0.07 + (0.01 if run["seed"] == 1 else 0.0)
+    (tmp_path / "run" / "results.json").write_text(json.dumps(results))
+    line = docs.render(f"no_loses {folder} constant cosine")
+    # onecycle - cosine: 0.88 - 0.90 and 0.90 - 0.92: -2.00 points, se 0.00
+    assert "`cosine`: loses (-2.00" in line and "**missed** (loses to `cosine`)" in line
+
+
 def test_headline_cells(folder):
     row = docs.render(f"headline {folder}").splitlines()[-1]
     assert "89.00 ± 1.41" in row  # onecycle's test: 0.88, 0.90

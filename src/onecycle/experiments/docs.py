@@ -15,7 +15,8 @@ run folder: `onecycle` against the best of each tuned family, constant to schedu
 RUN_DIR` (epochs to the best constant rate's best validation value), `goal RUN_DIR ARM FIELD OP
 THRESHOLD` (an arm's figure against a goal), `margin RUN_DIR FAMILY THRESHOLD` (`onecycle`'s paired
 test gain over the best of a family against a goal), `across RUN_A RUN_B ARM` (one arm in two run
-folders, paired by seed on its best validation value), `environment PATH...` (the machine and library
+folders, paired by seed on its best validation value), `no_loses RUN_DIR FAMILY...` (`onecycle`'s
+verdict against the best of each family, and the goal of no "loses"), `environment PATH...` (the machine and library
 versions each run folder or benchmark file recorded), `benchmark JSON_FILE` (a benchmark's tables, computed
 again from the raw figures its JSON stores where its `kind` is one of `benchmark_tables.KINDS`, else the
 markdown it stored), `finder_quality JSON_FILE` (benchmarks/finder_quality.py's output),
@@ -268,6 +269,48 @@ def _margin(args):
         f"`{c['arm']}` against `{c['against']}` (the best {family} rate chosen on validation data): "
         f"{report.fmt(c['gain'], metric, signed=True)} {what}, paired over {len(c['seeds'])} seeds, "
         f"standard error {report.fmt(c['se'], metric)}; goal (at least {goal}) **{outcome}**."
+    )
+
+
+def _no_loses(args):
+    """`no_loses RUN_DIR FAMILY...`: `onecycle`'s paired test verdict against the best arm of each
+    family (chosen on validation data) and the goal of no "loses": missed when one loses, met when
+    every family has a verdict and none loses, otherwise not judged yet (a family not run, or on
+    fewer than 2 paired seeds)."""
+    run_dir, *families = args
+    if not families:
+        raise DocsError(f"no_loses: name the families after {run_dir}")
+    table, _ = _table(run_dir)
+    product = _product(table)
+    if product is None:
+        raise DocsError(f"no_loses: {run_dir} has no onecycle arm")
+    metric, parts, losses, open_ = product["metric"], [], [], []
+    for family in families:
+        c = _versus_family(table, product, family)
+        if c is None:
+            parts.append(f"{family}: not run")
+            open_.append(family)
+        elif c["verdict"] == "n/a":
+            n = len(c["seeds"])
+            parts.append(f"`{c['against']}`: {n} paired seed{'' if n == 1 else 's'}, not judged")
+            open_.append(family)
+        else:
+            parts.append(
+                f"`{c['against']}`: {c['verdict']} ({report.fmt(c['mean'], metric, signed=True)}, "
+                f"se {report.fmt(c['se'], metric)})"
+            )
+            if c["verdict"] == "loses":
+                losses.append(c["against"])
+    if losses:
+        outcome = "**missed** (loses to " + ", ".join(f"`{a}`" for a in losses) + ")"
+    elif open_:
+        outcome = "**not judged yet** (" + ", ".join(open_) + " still running)"
+    else:
+        outcome = "**met**"
+    return (
+        f"`{product['arm']}` against the best of each family: "
+        + "; ".join(parts)
+        + f"; goal (no loses) {outcome}."
     )
 
 
@@ -555,10 +598,11 @@ KINDS = {
     "goal": _goal,
     "margin": _margin,
     "across": _across,
+    "no_loses": _no_loses,
     "environment": _environment,
 }
 # kinds whose arguments after the first N are not paths
-TAKES_PATHS_ONLY = {"goal": 1, "margin": 1, "across": 2}
+TAKES_PATHS_ONLY = {"goal": 1, "margin": 1, "across": 2, "no_loses": 1}
 
 
 def render(spec, where="."):
