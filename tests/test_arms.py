@@ -75,26 +75,41 @@ def _numpy_schedule_free(w0, x, t, lr, steps, beta_1=0.9, beta_2=0.999, eps=1e-8
     return y, avg
 
 
-@pytest.mark.skipif(
-    keras.backend.backend() != "jax",
-    reason="on TensorFlow and PyTorch, Keras 3.15 reads z after updating it in place, so its x drifts "
-    "from the method (docs/RESULTS.md); JAX's functional update follows it exactly",
-)
-def test_averaged_weights_match_the_method():
+def _train_schedule_free(optimizer_class, steps=6):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(32, 3)).astype("float32")
     t = (x @ np.array([[1.0], [-2.0], [0.5]])).astype("float32")
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, use_bias=False)])
-    model.compile(keras.optimizers.ScheduleFreeAdamW(learning_rate=0.05), "mse")
+    model.compile(optimizer_class(learning_rate=0.05), "mse")
     model.optimizer.build(model.trainable_variables)  # eagerly (see the harness test below)
     w0 = model.get_weights()[0].astype(np.float64)
-    for _ in range(6):
+    for _ in range(steps):
         model.train_on_batch(x, t)
-    y_ref, x_ref = _numpy_schedule_free(w0, x.astype(np.float64), t.astype(np.float64), 0.05, 6)
+    return model, _numpy_schedule_free(w0, x.astype(np.float64), t.astype(np.float64), 0.05, steps)
+
+
+def test_averaged_weights_match_the_method():
+    model, (y_ref, x_ref) = _train_schedule_free(schedule_free.ScheduleFreeAdamW)
     np.testing.assert_allclose(model.get_weights()[0], y_ref, rtol=1e-4, atol=1e-6)  # Keras keeps y
     np.testing.assert_allclose(schedule_free.averaged_weights(model)[0], x_ref, rtol=1e-4, atol=1e-6)
     assert np.abs(x_ref - y_ref).max() > 1e-3  # the two points differ: evaluating y would be wrong
+
+
+@pytest.mark.skipif(keras.backend.backend() == "jax", reason="JAX's immutable arrays hide the slip")
+def test_keras_own_class_still_drifts_on_this_backend():
+    """Why the harness carries its own step: when a Keras release fixes the in-place read, this
+    fails, and `schedule_free.ScheduleFreeAdamW` can go."""
+    model, (y_ref, _) = _train_schedule_free(keras.optimizers.ScheduleFreeAdamW)
+    assert np.abs(model.get_weights()[0] - y_ref).max() > 1e-3
+
+
+def test_the_arms_train_with_the_exact_step():
+    for arm in ("schedule-free", "schedule-free-default"):
+        plan = arms.plan(arm, optimizer="sgd", rate=0.01, epochs=2, steps_per_epoch=10)
+        assert type(plan.optimizer) is schedule_free.ScheduleFreeAdamW
+    restored = keras.optimizers.deserialize(keras.optimizers.serialize(plan.optimizer))
+    assert type(restored) is schedule_free.ScheduleFreeAdamW
 
 
 def test_averaged_evaluation_scores_x_and_leaves_x_after_training():

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import keras
 
 import onecycle
+from onecycle.experiments import schedule_free
 from onecycle.optimizers import SGD, Adam
 
 OPTIMIZERS = ("sgd", "adam")
@@ -114,7 +115,7 @@ def _linear(optimizer, rate, total):
 def _schedule_free(optimizer, rate, total):
     warmup, _ = _warmup(rate, total)
     return {
-        "optimizer": keras.optimizers.ScheduleFreeAdamW(learning_rate=rate, warmup_steps=round(warmup)),
+        "optimizer": schedule_free.ScheduleFreeAdamW(learning_rate=rate, warmup_steps=round(warmup)),
         "learning_rate": rate,
         "schedule_free": True,
     }
@@ -122,7 +123,7 @@ def _schedule_free(optimizer, rate, total):
 
 def _schedule_free_default(optimizer, rate, total):
     return {
-        "optimizer": keras.optimizers.ScheduleFreeAdamW(),
+        "optimizer": schedule_free.ScheduleFreeAdamW(),
         "learning_rate": SCHEDULE_FREE_DEFAULT_LR,
         "schedule_free": True,
     }
@@ -215,8 +216,9 @@ REGISTRY = {
         Arm(
             "schedule-free",
             "schedule-free",
-            "keras.optimizers.ScheduleFreeAdamW at the rate given (grid centred on its default 0.0025), "
-            "warm-up over 10% of the steps, evaluated at its averaged weights",
+            "keras.optimizers.ScheduleFreeAdamW (its step reading z before updating it, see "
+            "schedule_free.py) at the rate given (grid centred on its default 0.0025), warm-up over 10% "
+            "of the steps, evaluated at its averaged weights",
             rate="given",
             baseline=True,
             build=_schedule_free,
@@ -225,8 +227,9 @@ REGISTRY = {
         Arm(
             "schedule-free-default",
             "schedule-free",
-            "keras.optimizers.ScheduleFreeAdamW at its defaults (rate 0.0025, no warm-up), evaluated at "
-            "its averaged weights",
+            "keras.optimizers.ScheduleFreeAdamW (its step reading z before updating it, see "
+            "schedule_free.py) at its defaults (rate 0.0025, no warm-up), evaluated at its averaged "
+            "weights",
             rate="default",
             baseline=True,
             build=_schedule_free_default,

@@ -286,6 +286,7 @@ def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None, ma
         "diverged_step": divergence.step,
         "learning_rate": storage.describe_value(plan.learning_rate),
         "momentum": storage.describe_value(plan.momentum),
+        "optimizer": f"{type(model.optimizer).__module__}.{type(model.optimizer).__qualname__}",
         "environment": storage.environment(),
     }
     if peak is not None:

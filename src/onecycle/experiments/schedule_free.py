@@ -7,6 +7,13 @@ the model's variables and `z` in the optimizer's `momentum` slots; `x` is not st
 `model.evaluate` after training measures `y`, not `x`. From the two stored sequences,
 `x = (y - (1 - beta_1) z) / beta_1`.
 
+On TensorFlow and PyTorch, Keras 3.15's `update_step` keeps a reference to `z` (not a copy), updates
+`z` in place, then reads the reference as the old `z`: its `x` loses `(1 - beta_1) / beta_1` of every
+step, so that `y` settles near `beta_1 x + (1 - beta_1) z_0` and never leaves the initial weights
+(JAX's immutable arrays hide the slip). `ScheduleFreeAdamW` below is Keras' class with the old `z`
+copied before the update: the method of the paper on every backend, checked against a NumPy
+transcription of it in tests/test_arms.py. The harness's schedule-free arms train with it.
+
 Batch-norm running statistics are gathered at `y` during training; at `x` they are recomputed (the
 reference implementation's advice) from training batches in training mode, with every random
 layer's state put back afterwards so that the next epoch's dropout and augmentation are unchanged.
@@ -16,6 +23,33 @@ import keras
 import numpy as np
 
 BN_BATCHES = 50  # training batches that recompute batch-norm statistics at x
+
+
+@keras.saving.register_keras_serializable(package="onecycle.experiments")
+class ScheduleFreeAdamW(keras.optimizers.ScheduleFreeAdamW):
+    """`keras.optimizers.ScheduleFreeAdamW` (same arguments, same slots: `momentum` holds `z`, the
+    model holds `y`) whose step reads the old `z` before updating it, on every backend."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        ops = keras.ops
+        dtype = variable.dtype
+        lr = ops.cast(learning_rate, dtype)
+        gradient = ops.cast(gradient, dtype)
+        step = ops.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        if self.warmup_steps > 0:
+            lr = lr * ops.minimum(step / ops.cast(self.warmup_steps, dtype), 1.0)
+        index = self._get_variable_index(variable)
+        z, velocity = self._momentums[index], self._velocities[index]
+        z_old = ops.copy(z)  # a value, not the variable: the step below updates z in place
+        x_old = (ops.convert_to_tensor(variable) - (1.0 - beta_1) * z_old) / beta_1
+        self.assign_add(velocity, (ops.square(gradient) - velocity) * (1.0 - beta_2))
+        denom = ops.sqrt(velocity / (1.0 - ops.power(beta_2, step))) + ops.cast(self.epsilon, dtype)
+        z_new = z_old - lr * gradient / denom
+        self.assign(z, z_new)
+        weight = 1.0 / step
+        x_new = (1.0 - weight) * x_old + weight * z_new
+        self.assign(variable, (1.0 - beta_1) * z_new + beta_1 * x_new)
 
 
 def _values(variables):
