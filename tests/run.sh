@@ -20,7 +20,9 @@ for backend in jax torch; do
     tests/test_resume.py::test_backup_and_restore_mid_epoch_never_restarts_the_cycle tests/test_faults.py tests/test_bad_input.py tests/test_groups.py tests/test_fine_tune.py tests/test_weight_decay.py \
     tests/test_numbers.py tests/test_tensorboard.py tests/test_own_data.py tests/test_models.py
 done
-echo "== KERAS_BACKEND=jax: ScheduleFreeAdamW's averaged point against the method (JAX follows it exactly)"
-KERAS_BACKEND=jax python -m pytest -q -p no:cacheprovider tests/test_arms.py -k averaged_weights_match
+for backend in jax torch; do
+  echo "== KERAS_BACKEND=$backend: the harness's ScheduleFreeAdamW step against the method, Keras' own against it"
+  KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider tests/test_arms.py -k "averaged_weights_match or drifts"
+done
 echo "== benchmarks, --quick, in one process (checks that they run; no timing is asserted)"
 python benchmarks/quick.py

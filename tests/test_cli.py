@@ -186,6 +186,7 @@ def _bad(tmp_path, capsys, *argv):
         (["compare", "digits", "--data-dir", "/nonexistent/data"], "--data-dir"),
         (["compare", "digits", "--no-such-option", "1"], "--no-such-option"),
         (["compare", "--resume", "/nonexistent/run"], "--resume"),
+        (["compare", "digits", "--rerun", "cosine"], "--rerun"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(tmp_path, capsys, argv, expected):
@@ -427,6 +428,37 @@ def test_compare_resume_adds_arms_and_keeps_finished_runs(tmp_path, capsys):
     )
     cosine = storage.restore_value(runs["cosine"]["learning_rate"])
     np.testing.assert_allclose(schedule_values(cosine, t), expected, rtol=1e-5, atol=1e-9)
+
+
+def test_rerun_trains_an_arm_again_and_keeps_the_others(tmp_path, capsys):
+    out_dir = tmp_path / "c"
+    code, _, _ = _run(
+        capsys,
+        "compare",
+        "digits",
+        *TINY,
+        "--arms",
+        "constant-default,schedule-free-default",
+        "--out",
+        str(out_dir),
+    )
+    first = {r["arm"]: r for r in json.loads((out_dir / "results.json").read_text())["runs"]}
+    record = out_dir / "results.json"
+    before = record.read_text()
+    assert "--rerun" in _bad(tmp_path, capsys, "compare", "--resume", str(out_dir), "--rerun", "cosine,nope")
+    assert record.read_text() == before  # nothing dropped on bad input
+    stale = json.loads(before)
+    stale["runs"][[r["arm"] for r in stale["runs"]].index("schedule-free-default")]["test_metric"] = -1.0
+    record.write_text(json.dumps(stale))
+    code, _, _ = _run(capsys, "compare", "--resume", str(out_dir), "--rerun", "schedule-free-default")
+    runs = {r["arm"]: r for r in json.loads(record.read_text())["runs"]}
+    assert code == 0 and set(runs) == {"constant-default", "schedule-free-default"}
+    assert runs["constant-default"] == first["constant-default"]  # kept, not trained again
+    again, earlier = (
+        runs["schedule-free-default"]["test_metric"],
+        first["schedule-free-default"]["test_metric"],
+    )
+    assert again == pytest.approx(earlier, abs=0.02)  # trained again (the stale -1 is gone)
 
 
 def test_report_with_baselines_joins_the_other_folders_runs(tmp_path, capsys):

@@ -64,6 +64,12 @@ def build_parser():
                 metavar="RUN_DIR",
                 help="continue an interrupted run in RUN_DIR; finished arms and seeds are kept",
             )
+            command.add_argument(
+                "--rerun",
+                metavar="ARMS",
+                help="with --resume: train these arms (comma-separated) again; their stored trainings "
+                "are removed from results.json first",
+            )
     report = sub.add_parser(
         "report", help="rebuild report.md and the plots of a run folder from its results.json"
     )
@@ -89,6 +95,28 @@ def _config(args):
     return COMMANDS[args.command](**values).validate()
 
 
+def _rerun_names(value):
+    """`--rerun ARMS`: the arm names, each one the harness knows."""
+    from onecycle.experiments import arms
+
+    names = [name.strip() for name in value.split(",")]
+    unknown = [name for name in names if name not in arms.NAMES]
+    if unknown:
+        raise ConfigError(f"--rerun: unknown arm {unknown[0]!r}; known: {', '.join(arms.NAMES)}")
+    return names
+
+
+def _drop_trainings(run_dir, names):
+    """results.json of `run_dir` without the trainings of the arms `names` (rewritten whole, atomically)."""
+    from onecycle.experiments import arms, storage
+
+    path = os.path.join(run_dir, "results.json")
+    if os.path.isfile(path):
+        results = storage.read_json(path)
+        results["runs"] = [r for r in results["runs"] if arms.ALIASES.get(r["arm"], r["arm"]) not in names]
+        storage.write_json(path, results)
+
+
 def _run(args):
     from onecycle.experiments import report, runner, storage
 
@@ -112,20 +140,26 @@ def _run(args):
             results["baselines"] = _baseline_folders(args.baselines, args.run_dir)
         print(report.write(args.run_dir, config, results))
         return
+    if getattr(args, "rerun", None) and not getattr(args, "resume", None):
+        raise ConfigError(f"--rerun needs --resume RUN_DIR. Received: --rerun {args.rerun!r} alone")
     if getattr(args, "resume", None):
         from onecycle.experiments.config import from_dict
 
         config_path = os.path.join(args.resume, "config.json")
         if not os.path.isfile(config_path):
             raise ConfigError(f"--resume: {args.resume!r} holds no config.json")
+        rerun = _rerun_names(args.rerun) if getattr(args, "rerun", None) else []
         config = from_dict(storage.read_json(config_path))
         config.out = args.resume
         if getattr(args, "seeds", 0) > config.seeds:  # more seeds for a finished run: --resume DIR --seeds N
             config.seeds = args.seeds
-        if getattr(args, "arms", None):  # more arms for a run: --resume DIR --arms A,B (added to its own)
-            added = [a for a in args.arms.split(",") if a.strip() not in config.arm_list()]
+        more = [*(args.arms.split(",") if getattr(args, "arms", None) else []), *rerun]
+        if more:  # more arms for a run: --resume DIR --arms A,B (added to its own), and those rerun
+            added = list(dict.fromkeys(a for a in more if a.strip() not in config.arm_list()))
             config.arms = ",".join([config.arms, *added]) if added else config.arms
         config.validate()
+        if rerun:
+            _drop_trainings(args.resume, rerun)
         _, path = runner.compare(config, resume=True)
         print(f"report: {os.path.join(path, 'report.md')}")
         return

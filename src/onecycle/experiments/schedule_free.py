@@ -1,4 +1,4 @@
-"""Evaluating `keras.optimizers.ScheduleFreeAdamW` where the method is meant to be evaluated.
+"""Schedule-free AdamW trained and evaluated as the method defines it, on every backend.
 
 Schedule-free training (Defazio et al., 2024) keeps three sequences: `z` (where gradient steps
 land), `x` (the running average of `z`, the point to evaluate) and `y` (the interpolation
@@ -8,8 +8,8 @@ the model's variables and `z` in the optimizer's `momentum` slots; `x` is not st
 `x = (y - (1 - beta_1) z) / beta_1`.
 
 On TensorFlow and PyTorch, Keras 3.15's `update_step` keeps a reference to `z` (not a copy), updates
-`z` in place, then reads the reference as the old `z`: its `x` loses `(1 - beta_1) / beta_1` of every
-step, so that `y` settles near `beta_1 x + (1 - beta_1) z_0` and never leaves the initial weights
+`z` in place, then reads the reference as the old `z`: its `x` loses `(1 - beta_1) / beta_1` (a ninth
+at the default 0.9) of every step of `z`, so that `x` and `y` are pulled back toward the initial weights
 (JAX's immutable arrays hide the slip). `ScheduleFreeAdamW` below is Keras' class with the old `z`
 copied before the update: the method of the paper on every backend, checked against a NumPy
 transcription of it in tests/test_arms.py. The harness's schedule-free arms train with it.
