@@ -328,7 +328,7 @@ def _arguments():
     parser.add_argument(
         "--schedule-free",
         action="store_true",
-        help="also train keras.optimizers.ScheduleFreeAdamW at its defaults as a baseline",
+        help="also train ScheduleFreeAdamW at its defaults as a baseline (Keras' class with the harness's exact step)",
     )
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--seeds", type=int, default=3)
