@@ -69,14 +69,20 @@ def test_verdicts_give_the_paired_test_differences(folder):
 
 
 def test_goal_and_epochs_read_the_rows(folder):
-    # onecycle's test accuracy: 0.88 and 0.90, mean 89.00
-    assert "**met**" in docs.render(f"goal {folder} onecycle test > 0.885")
+    # onecycle's test accuracy: 0.88 and 0.90, mean 89.00, std 1.41, standard error 1.00
+    assert "**met**" in docs.render(f"goal {folder} onecycle test > 0.869")
+    assert "two standard errors**" in docs.render(f"goal {folder} onecycle test > 0.871")
+    assert "two standard errors**" in docs.render(f"goal {folder} onecycle test > 0.885")
     assert "**missed**" in docs.render(f"goal {folder} onecycle test > 0.895")
+    assert "**met**" in docs.render(f"goal {folder} onecycle test < 0.911")
+    assert "**missed**" in docs.render(f"goal {folder} onecycle test < 0.885")
+    with pytest.raises(docs.DocsError, match="must be < or >. Received: '>='"):
+        docs.render(f"goal {folder} onecycle test >= 0.85")
     # a marker may hold ">": the block is rewritten, not left empty
     text = docs.regenerate(
-        f"<!-- generated: goal {folder} onecycle test > 0.885 -->\nold\n<!-- end generated -->\n"
+        f"<!-- generated: goal {folder} onecycle test > 0.865 -->\nold\n<!-- end generated -->\n"
     )
-    assert "89.00 ± 1.41 over 2 seeds; goal (> 88.50) **met**." in text and "old" not in text
+    assert "89.00 ± 1.41 over 2 seeds; goal (> 86.50) **met**." in text and "old" not in text
     with pytest.raises(docs.DocsError, match="1 of 1 'generated' markers"):
         docs.regenerate(f"<!-- generated: goal {folder} onecycle test > 0.885 -->\nold\n")
     claim = docs.render(f"epochs {folder}")

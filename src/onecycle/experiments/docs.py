@@ -13,7 +13,7 @@ Kinds: `rows RUN_DIR` (every arm), `chosen RUN_DIR` (the baselines chosen on val
 on the test split), `headline RUN_DIR...` (one line per run folder, for the README), `arms RUN_DIR...` (one line per
 run folder: `onecycle` against the best of each tuned family, constant to schedule-free), `epochs
 RUN_DIR` (epochs to the best constant rate's best validation value), `goal RUN_DIR ARM FIELD OP
-THRESHOLD` (an arm's figure against a goal), `margin RUN_DIR FAMILY THRESHOLD` (`onecycle`'s paired
+THRESHOLD` (an arm's mean over seeds against a goal, met beyond two standard errors), `margin RUN_DIR FAMILY THRESHOLD` (`onecycle`'s paired
 test gain over the best of a family against a goal), `across RUN_A RUN_B ARM` (one arm in two run
 folders, paired by seed on its best validation value), `no_loses RUN_DIR FAMILY...` (`onecycle`'s
 verdict against the best of each family, and the goal of no "loses"), `environment PATH...` (the machine and library
@@ -26,6 +26,7 @@ task), `recipe_goals JSON_FILE...` (the defaults against the best cosine and Ker
 """
 
 import json
+import math
 import os
 import re
 
@@ -172,20 +173,32 @@ def _arms(run_dirs, where="."):
 
 
 def _goal(args):
-    """`goal RUN_DIR ARM FIELD OP THRESHOLD`: one line with the arm's figure and met / missed."""
+    """`goal RUN_DIR ARM FIELD OP THRESHOLD`: one line with the arm's figure over its seeds and the
+    goal: met only when the mean clears THRESHOLD by two standard errors of the mean, missed when the
+    mean is on the wrong side of it, otherwise not shown; not judged on fewer than 2 seeds."""
     run_dir, arm, field, op, threshold = args
+    if op not in ("<", ">"):
+        raise DocsError(f"goal: the operator must be < or >. Received: {op!r}")
     table, _ = _table(run_dir)
     rows = [r for r in table["rows"] if r["arm"] == arm]
     if not rows:
         raise DocsError(f"goal: {run_dir} has no arm {arm!r}")
     row, threshold = rows[0], float(threshold)
-    value, std = row[f"{field}_mean"], row.get(f"{field}_std")
-    met = value is not None and (value < threshold if op == "<" else value > threshold)
+    value, std, seeds = row[f"{field}_mean"], row.get(f"{field}_std"), row["seeds"]
+    sign = 1 if op == ">" else -1
+    if value is None or std is None or seeds < 2:
+        outcome = "not judged (fewer than 2 seeds)"
+    elif sign * (value - threshold) - 2 * std / math.sqrt(seeds) > 0:
+        outcome = "met"
+    elif sign * (value - threshold) <= 0:
+        outcome = "missed"
+    else:
+        outcome = "not shown beyond two standard errors"
     shown = report.fmt(value, row["metric"], std)
     goal = report.fmt(threshold, row["metric"])
     return (
-        f"`{arm}` {field.replace('_', ' ')} {row['metric']}: {shown} over {row['seeds']} seeds; "
-        f"goal ({op} {goal}) **{'met' if met else 'missed'}**."
+        f"`{arm}` {field.replace('_', ' ')} {row['metric']}: {shown} over {seeds} seeds; "
+        f"goal ({op} {goal}) **{outcome}**."
     )
 
 
