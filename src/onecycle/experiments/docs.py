@@ -8,20 +8,20 @@ command runs):
     ...
     <!-- end generated -->
 
-Kinds: `rows RUN_DIR` (every arm), `chosen RUN_DIR` (the baselines chosen on validation data),
-`comparisons RUN_DIR` (paired differences), `verdicts RUN_DIR` (one sentence per paired comparison
-on the test split), `headline RUN_DIR...` (one line per run folder, for the README), `arms RUN_DIR...` (one line per
-run folder: `onecycle` against the best of each tuned family, constant to schedule-free), `epochs
-RUN_DIR` (epochs to the best constant rate's best validation value), `goal RUN_DIR ARM FIELD OP
-THRESHOLD` (an arm's mean over seeds against a goal, met beyond two standard errors), `margin RUN_DIR FAMILY THRESHOLD` (`onecycle`'s paired
-test gain over the best of a family against a goal), `across RUN_A RUN_B ARM` (one arm in two run
-folders, paired by seed on its best validation value), `no_loses RUN_DIR FAMILY...` (`onecycle`'s
-verdict against the best of each family, and the goal of no "loses"), `environment PATH...` (the machine and library
-versions each run folder or benchmark file recorded), `benchmark JSON_FILE` (a benchmark's tables, computed
-again from the raw figures its JSON stores where its `kind` is one of `benchmark_tables.KINDS`, else the
-markdown it stored), `finder_quality JSON_FILE` (benchmarks/finder_quality.py's output),
-`recipe JSON_FILE...` (benchmarks/recipe.py's outputs: each variant's paired effect, one column per
-task), `recipe_goals JSON_FILE...` (the defaults against the best cosine and Keras' default).
+Kinds: `rows RUN_DIR` (every arm), `chosen RUN_DIR` (the baselines chosen on validation data), `comparisons
+RUN_DIR` (paired differences), `verdicts RUN_DIR` (one sentence per paired comparison on the test split),
+`headline RUN_DIR...` (one line per run folder, for the README), `arms RUN_DIR...` (one line per run folder:
+`onecycle` against the best of each tuned family, constant to schedule-free), `epochs RUN_DIR` (epochs to the
+best constant rate's best validation value), `goal RUN_DIR ARM FIELD OP THRESHOLD` (an arm's mean over seeds
+against a goal, met beyond two standard errors), `margin RUN_DIR FAMILY THRESHOLD` (`onecycle`'s paired test
+gain over the best of a family against a goal), `across RUN_A RUN_B ARM` (one arm in two run folders, paired
+by seed on its best validation value), `no_loses RUN_DIR FAMILY...` (`onecycle`'s verdict against the best of
+each family, and the goal of no "loses"), `environment PATH...` (the machine and library versions each run
+folder or benchmark file recorded), `benchmark JSON_FILE` (a benchmark's tables, computed again from the raw
+figures its JSON stores where its `kind` is one of `benchmark_tables.KINDS`, else the markdown it stored),
+`finder_quality JSON_FILE` (benchmarks/finder_quality.py's output), `recipe JSON_FILE...`
+(benchmarks/recipe.py's outputs: each variant's paired effect, one column per task), `recipe_goals
+JSON_FILE...` (the defaults against the best cosine and Keras' default).
 `--check` writes nothing and fails when a file is out of date.
 """
 
