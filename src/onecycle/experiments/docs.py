@@ -197,7 +197,7 @@ def _goal(args):
     shown = report.fmt(value, row["metric"], std)
     goal = report.fmt(threshold, row["metric"])
     return (
-        f"`{arm}` {field.replace('_', ' ')} {row['metric']}: {shown} over {seeds} seeds; "
+        f"`{arm}` {field.replace('_', ' ')} {row['metric']}: {shown} over {seeds} seed{'s' if seeds != 1 else ''}; "
         f"goal ({op} {goal}) **{outcome}**."
     )
 
