@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from onecycle.experiments import stats, summary
+from onecycle.experiments import report, stats, summary
 from onecycle.experiments.cli import main
 
 TINY = ["--epochs", "2", "--seeds", "2", "--subset", "160", "--num-steps", "20", "--verbose", "0"]
@@ -342,3 +342,16 @@ def test_paired_figures_by_hand_and_a_tie_at_exactly_two_standard_errors():
     empty = stats.paired({}, {0: 0.8}, "accuracy")
     assert empty.seeds == [] and math.isnan(empty.mean) and empty.verdict == "n/a"
     assert math.isnan(empty.std) and math.isnan(empty.se) and math.isnan(empty.gain)
+
+
+@pytest.mark.parametrize(
+    "arms, expected",
+    [
+        (("onecycle",), "- Only `onecycle` ran, no arm to pair it with: no paired verdicts."),
+        (("constant",), "- No `onecycle` arm ran: no paired verdicts."),
+    ],
+)
+def test_the_answer_says_why_there_is_no_verdict(arms, expected):
+    runs = [_run(arm, 0.1, seed, [0.7, 0.8], 0.8) for arm in arms for seed in (0, 1)]
+    table = summary.summarize(runs, "accuracy")
+    assert not table["comparisons"] and report.answer(table)[-1] == expected

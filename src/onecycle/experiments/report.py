@@ -195,6 +195,13 @@ def comparisons_table(table):
     return "\n".join(lines)
 
 
+def no_comparison(table):
+    """Why a table holds no paired comparison: no `onecycle` arm, or nothing else to pair it with."""
+    if any(r.get("family") == "onecycle" for r in table["rows"]):
+        return "Only `onecycle` ran, no arm to pair it with"
+    return "No `onecycle` arm ran"
+
+
 def answer(table):
     """The report's first lines: the best arm on validation and each paired verdict of `onecycle`."""
     metric = table["rows"][0]["metric"]
@@ -226,7 +233,7 @@ def answer(table):
             f"{len(c['seeds'])} paired seeds){on_test}."
         )
     if not verdicts:
-        lines.append("- No `onecycle` arm ran: no paired verdicts.")
+        lines.append(f"- {no_comparison(table)}: no paired verdicts.")
     return lines
 
 
@@ -314,7 +321,7 @@ def markdown(path, config, results, table, finder):
         "",
         "## Paired comparisons",
         "",
-        comparisons_table(table) if table["comparisons"] else "No `onecycle` arm ran.",
+        comparisons_table(table) if table["comparisons"] else no_comparison(table) + ".",
         "",
         "![validation metric](val_metric.png)",
         "",
