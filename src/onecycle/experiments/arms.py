@@ -252,9 +252,14 @@ DEFAULT_ARMS = (
 )
 
 
+def canonical(name):
+    """The registry's name for `name` (an old name mapped to its new one, any other unchanged)."""
+    return ALIASES.get(name, name)
+
+
 def get(name):
     """The `Arm` called `name` (old names accepted)."""
-    name = ALIASES.get(name, name)
+    name = canonical(name)
     if name not in REGISTRY:
         raise ValueError(f"Argument `arm` must be one of {', '.join(NAMES)}. Received: arm={name!r}")
     return REGISTRY[name]

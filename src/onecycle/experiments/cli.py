@@ -113,7 +113,7 @@ def _drop_trainings(run_dir, names):
     path = os.path.join(run_dir, "results.json")
     if os.path.isfile(path):
         results = storage.read_json(path)
-        results["runs"] = [r for r in results["runs"] if arms.ALIASES.get(r["arm"], r["arm"]) not in names]
+        results["runs"] = [r for r in results["runs"] if arms.canonical(r["arm"]) not in names]
         storage.write_json(path, results)
 
 
@@ -140,15 +140,16 @@ def _run(args):
             results["baselines"] = _baseline_folders(args.baselines, args.run_dir)
         print(report.write(args.run_dir, config, results))
         return
-    if getattr(args, "rerun", None) and not getattr(args, "resume", None):
-        raise ConfigError(f"--rerun needs --resume RUN_DIR. Received: --rerun {args.rerun!r} alone")
+    rerun_arg = getattr(args, "rerun", None)
+    if rerun_arg and not getattr(args, "resume", None):
+        raise ConfigError(f"--rerun needs --resume RUN_DIR. Received: --rerun {rerun_arg!r} alone")
     if getattr(args, "resume", None):
         from onecycle.experiments.config import from_dict
 
         config_path = os.path.join(args.resume, "config.json")
         if not os.path.isfile(config_path):
             raise ConfigError(f"--resume: {args.resume!r} holds no config.json")
-        rerun = _rerun_names(args.rerun) if getattr(args, "rerun", None) else []
+        rerun = _rerun_names(rerun_arg) if rerun_arg else []
         config = from_dict(storage.read_json(config_path))
         config.out = args.resume
         if getattr(args, "seeds", 0) > config.seeds:  # more seeds for a finished run: --resume DIR --seeds N

@@ -194,7 +194,7 @@ class CompareConfig(FindLRConfig):
             self.epochs = DEFAULT_USER_EPOCHS if self.data or not spec else spec.epochs
 
     def arm_list(self):
-        return [arms.ALIASES.get(a.strip(), a.strip()) for a in self.arms.split(",")]
+        return [arms.canonical(a.strip()) for a in self.arms.split(",")]
 
     def rate_grid(self, suggestion=None):
         """The rates of `--lrs`, sorted (the 'auto' grid needs the suggestion), or None."""
@@ -258,7 +258,7 @@ class TrainConfig(CompareConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        self.schedule = arms.ALIASES.get(self.schedule, self.schedule)
+        self.schedule = arms.canonical(self.schedule)
         self.arms = self.schedule
 
     def validate(self):

@@ -87,7 +87,7 @@ def _headline(run_dirs, where="."):
         table, results = _table(run_dir)
         rows = {r["arm"]: r for r in table["rows"]}
         metric = table["rows"][0]["metric"]
-        product = _product(table)
+        product = report.product_row(table)
         cells = []
         for family in ("constant", "cosine"):
             picks = [c for c in table["chosen"] if c["family"] == family]
@@ -120,11 +120,6 @@ def _headline(run_dirs, where="."):
 FAMILIES = ("constant", "cosine", "wsd", "linear", "schedule-free")
 
 
-def _product(table):
-    """The row of the `onecycle` arm (None when the run has none)."""
-    return next((r for r in table["rows"] if r["base_arm"] == "onecycle"), None)
-
-
 def _versus_family(table, product, family):
     """The paired test comparison of the product row with the chosen arm of `family` trained the
     longest (None when there is none)."""
@@ -147,7 +142,7 @@ def _arms(run_dirs, where="."):
     ]
     for run_dir, table, results in tables:
         metric = table["rows"][0]["metric"]
-        product = _product(table)
+        product = report.product_row(table)
         cells = []
         for family in families:
             c = _versus_family(table, product, family)
@@ -259,7 +254,7 @@ def _margin(args):
     missed when the mean gain is below it; otherwise not shown."""
     run_dir, family, threshold = args
     table, _ = _table(run_dir)
-    product = _product(table)
+    product = report.product_row(table)
     c, threshold = _versus_family(table, product, family), float(threshold)
     if c is None:
         raise DocsError(f"margin: {run_dir} has no paired test comparison of onecycle with a {family} arm")
@@ -294,7 +289,7 @@ def _no_loses(args):
     if not families:
         raise DocsError(f"no_loses: name the families after {run_dir}")
     table, _ = _table(run_dir)
-    product = _product(table)
+    product = report.product_row(table)
     if product is None:
         raise DocsError(f"no_loses: {run_dir} has no onecycle arm")
     metric, parts, losses, open_ = product["metric"], [], [], []

@@ -195,9 +195,14 @@ def comparisons_table(table):
     return "\n".join(lines)
 
 
+def product_row(table):
+    """The row of the `onecycle` arm (None when the run has none)."""
+    return next((r for r in table["rows"] if r["base_arm"] == "onecycle"), None)
+
+
 def no_comparison(table):
     """Why a table holds no paired comparison: no `onecycle` arm, or nothing else to pair it with."""
-    if any(r.get("family") == "onecycle" for r in table["rows"]):
+    if product_row(table) is not None:
         return "Only `onecycle` ran, no arm to pair it with"
     return "No `onecycle` arm ran"
 
