@@ -137,6 +137,40 @@ VARIANTS = {
         0.0,
     ),
 }
+FASTAI = {
+    "warmup_fraction": 0.25,
+    "annihilation_fraction": 0.75,
+    "shape": "cosine",
+    "div": 25,
+    "final_div": 1e5,
+}
+LINEAR0 = {
+    "warmup_fraction": 0.25,
+    "annihilation_fraction": 0.75,
+    "shape": "linear",
+    "div": 10,
+    "final_div": 1e5,
+}
+
+
+def _curve(spec):
+    """`schedule_kwargs` for a peak from a curve given by its divisors of the peak."""
+    spec = dict(spec)
+    div, final_div = spec.pop("div"), spec.pop("final_div")
+    return lambda peak: {"schedule_kwargs": {**spec, "start_lr": peak / div, "final_lr": peak / final_div}}
+
+
+# The image study (docs/RECIPE.md): name -> (what it is, suggestion method (None: --suggestion),
+# fit_one_cycle keyword arguments for a peak, weight decay, optimizer)
+VARIANTS |= {
+    "sgd": ("SGD, the default curve", None, lambda peak: {}, 0.0, "sgd"),
+    "adamw": ("AdamW (weight decay 0.01), the default curve", None, lambda peak: {}, 0.01, "adamw"),
+    "adam": ("Adam, the default curve", None, lambda peak: {}, 0.0, "adam"),
+    "adamw-cosine": ("AdamW (weight decay 0.01), fastai's cosine curve", None, _curve(FASTAI), 0.01, "adamw"),
+    "adamw-linear0": ("AdamW (weight decay 0.01), linear to near zero", None, _curve(LINEAR0), 0.01, "adamw"),
+    "sgd-linear0": ("SGD, linear to near zero", None, _curve(LINEAR0), 0.0, "sgd"),
+}
+IMAGE_STUDY = ("sgd", "adamw", "adam", "adamw-cosine", "adamw-linear0", "sgd-linear0")
 SMALL_TABLES = (
     "defaults",
     "peak-div-10",
@@ -161,13 +195,29 @@ def _split(dataset):
     return (dataset.x_train[:cut], dataset.y_train[:cut]), (dataset.x_train[cut:], dataset.y_train[cut:])
 
 
-def _model(dataset, optimizer, seed, learning_rate=None, momentum=arms.MOMENTUM):
-    rate = arms.KERAS_DEFAULT_LR[optimizer] if learning_rate is None else learning_rate
-    return runner.seeded_model(dataset, arms.make_optimizer(optimizer, rate, momentum), seed)
+def _optimizer(name, rate, momentum):
+    if name == "adamw":
+        return onecycle.optimizers.AdamW(learning_rate=rate, beta_1=momentum, weight_decay=0.01)
+    return arms.make_optimizer(name, rate, momentum)
 
 
-def _suggestions(dataset, args, seed):
-    model = _model(dataset, args.optimizer, seed)
+def _model(dataset, optimizer, seed, learning_rate=None, momentum=arms.MOMENTUM, model=None):
+    rate = arms.KERAS_DEFAULT_LR.get(optimizer, 0.001) if learning_rate is None else learning_rate
+    return runner.seeded_model(dataset, _optimizer(optimizer, rate, momentum), seed, model)
+
+
+def _variant_optimizer(name, args):
+    spec = VARIANTS[name]
+    return spec[4] if len(spec) > 4 else args.optimizer
+
+
+def _suggestion_key(seed, optimizer, args):
+    return str(seed) if optimizer == args.optimizer else f"{seed}/{optimizer}"
+
+
+def _suggestions(dataset, args, seed, optimizer=None):
+    optimizer = optimizer or args.optimizer
+    model = _model(dataset, optimizer, seed, model=args.model)
     found = onecycle.find_lr(
         model,
         dataset.x_train,
@@ -178,9 +228,9 @@ def _suggestions(dataset, args, seed):
         verbose=0,
     )
     out = {method: found.suggest(method) for method in onecycle.SUGGESTION_METHODS}
-    if "val-range-test" in args.variants:
+    if "val-range-test" in args.variants and optimizer == args.optimizer:
         (x, y), validation = _split(dataset)
-        model = _model(dataset, args.optimizer, seed)
+        model = _model(dataset, args.optimizer, seed, model=args.model)
         on_val = onecycle.find_lr(
             model,
             x,
@@ -210,9 +260,9 @@ def _outcome(model, history, dataset):
 
 
 def _train_variant(dataset, args, name, seed, suggestions):
-    _, method, kwargs, weight_decay = VARIANTS[name]
-    peak = suggestions[method or onecycle.DEFAULT_SUGGESTION]
-    model = _model(dataset, args.optimizer, seed)
+    _, method, kwargs, weight_decay = VARIANTS[name][:4]
+    peak = suggestions[method or args.suggestion]
+    model = _model(dataset, _variant_optimizer(name, args), seed, model=args.model)
     model.optimizer.weight_decay = weight_decay or None
     kwargs = {"max_lr": peak, "guard": False, **kwargs(peak)}
     epochs = max(1, args.epochs // kwargs.pop("epochs_divisor", 1))
@@ -325,6 +375,13 @@ def _arguments():
         "its Keras-default arm are paired with the variants here",
     )
     parser.add_argument("--optimizer", choices=arms.OPTIMIZERS)
+    parser.add_argument("--model", help="a harness model name (default: the dataset's)")
+    parser.add_argument("--subset", type=int, help="keep this many samples of each split (seed 0)")
+    parser.add_argument(
+        "--suggestion",
+        default=onecycle.DEFAULT_SUGGESTION,
+        help="the suggestion rule of the variants that do not name their own",
+    )
     parser.add_argument(
         "--schedule-free",
         action="store_true",
@@ -362,44 +419,68 @@ def _arguments():
         )
     args.optimizer = args.optimizer or datasets.REGISTRY[args.dataset].optimizer
     args.epochs = args.epochs or EPOCHS.get(args.dataset, 10)
-    args.subset = None
+    if args.suggestion not in onecycle.SUGGESTION_METHODS:
+        parser.error(
+            f"--suggestion: must be one of {', '.join(onecycle.SUGGESTION_METHODS)}, got {args.suggestion!r}"
+        )
     if args.quick:
         args.epochs, args.seeds, args.steps, args.subset = 2, 2, 20, 200
     return args
 
 
 def _imported(run_dir, runs, epochs, seeds):
-    """Put the chosen cosine and the Keras-default runs of an `onecycle compare` folder into `runs`
-    (same seeds: the same initial weights and data order as here); returns the cosine rate as a grid
-    of one."""
+    """Put the arms of an `onecycle compare` folder into `runs` (same seeds: the same initial weights
+    and data order as here): every family's rate chosen on validation there, Keras' default,
+    ScheduleFreeAdamW's default and the folder's own `fit_one_cycle` (`product`). Returns the
+    (key, label) of each, and the cosine rate as a grid of one."""
     config, results = report.load_folder(run_dir)
-    chosen = [c for c in results["selection"]["chosen"] if c["family"] == "cosine" and c["epochs"] == epochs]
-    if not chosen:
+    chosen = [
+        c for c in results["selection"]["chosen"] if c["epochs"] == epochs and c["family"] != "onecycle"
+    ]
+    if not any(c["family"] == "cosine" for c in chosen):
         raise SystemExit(f"{run_dir} chose no cosine rate at {epochs} epochs")
-    rate = chosen[0]["lr"]
-    wanted = {("cosine", f"{rate:.12g}"): f"cosine@{rate:.3g}", ("constant-default", None): "keras-default"}
+    wanted = {
+        ("constant-default", None): "keras-default",
+        ("schedule-free-default", None): "schedule-free-default",
+    }
+    wanted[("onecycle", None)] = "product"
+    for c in chosen:
+        if c["arm"] not in ("constant-default", "schedule-free-default"):
+            wanted[(c["family"], f"{c['lr']:.12g}")] = c["arm"]
+    by_rate = {"constant-default", "schedule-free-default", "onecycle"}
     for run in report.all_runs(run_dir, config, results):
-        key = (run["arm"], None if run["arm"] == "constant-default" else f"{run['lr']:.12g}")
+        key = (run["arm"], None if run["arm"] in by_rate else f"{run['lr']:.12g}")
         if key in wanted and run["planned_epochs"] == epochs and run["seed"] in seeds:
             values = [e["val_metric"] for e in run["epochs"]]
-            record = {"lr": run["lr"], "val": values, "final_val": values[-1], "test": run["test_metric"]}
+            lr = run.get("peak_lr") or run["lr"]
+            record = {"lr": lr, "val": values, "final_val": values[-1], "test": run["test_metric"]}
             runs[f"{wanted[key]}/{run['seed']}"] = {**record, "seconds": 0.0, "from": run_dir}
     missing = [f"{name}/{s}" for name in wanted.values() for s in seeds if f"{name}/{s}" not in runs]
     if missing:
         raise SystemExit(f"{run_dir} lacks the runs {', '.join(missing)}")
-    return [rate]
+    labels = {"keras-default": "Keras default", "schedule-free-default": "ScheduleFreeAdamW default"}
+    labels["product"] = "stored fit_one_cycle"
+    baselines = [(name, labels.get(name, f"best {name.split('@')[0]}")) for name in wanted.values()]
+    rate = next(c["lr"] for c in chosen if c["family"] == "cosine")
+    return baselines, [rate]
 
 
 def _train_all(dataset, args, progress, seeds):
     """Every run, each skipped when `progress` holds it; returns the cosine grid (empty without baselines)."""
-    suggestions = {s: progress.get("suggestions", str(s), _suggestions, dataset, args, s) for s in seeds}
     for name in args.variants:
+        optimizer = _variant_optimizer(name, args)
         for s in seeds:
-            progress.get("runs", f"{name}/{s}", _train_variant, dataset, args, name, s, suggestions[s])
+            key = _suggestion_key(s, optimizer, args)
+            found = progress.get("suggestions", key, _suggestions, dataset, args, s, optimizer)
+            progress.get("runs", f"{name}/{s}", _train_variant, dataset, args, name, s, found)
+    suggestions = {
+        s: progress.get("suggestions", str(s), _suggestions, dataset, args, s, args.optimizer) for s in seeds
+    }
     if args.baselines == "none":
         return []
     if args.baselines != "all":
-        return _imported(args.baselines, progress.record["runs"], args.epochs, seeds)
+        args.imported, grid = _imported(args.baselines, progress.record["runs"], args.epochs, seeds)
+        return grid
     exponents = (-1.0, 0.0) if args.quick else config.AUTO_GRID_EXPONENTS
     grid = [suggestions[0]["minimum"] * 10**e for e in exponents]
     for rate in grid:
@@ -473,7 +554,10 @@ def _report(out, dataset, args, runs, grid, seeds):
     )
     out.line()
     baselines = []
-    if grid:
+    if getattr(args, "imported", None):
+        baselines = args.imported
+        best_rate = grid[0]
+    elif grid:
         best_rate, at_edge = _choose_cosine(runs, grid, seeds, metric)
         baselines = [(f"cosine@{best_rate:.3g}", "best cosine"), ("keras-default", "Keras default")]
         if args.schedule_free:
@@ -507,8 +591,9 @@ def _report(out, dataset, args, runs, grid, seeds):
             )
         else:
             out.line(
-                f"Baselines from `{args.baselines}` (same seeds, initial weights and data order): its cosine "
-                f"rate chosen on validation there, {best_rate:.3g}, and its Keras-default arm."
+                f"Baselines from `{args.baselines}` (same seeds, initial weights and data order): the rates "
+                f"chosen on validation there, its Keras-default and ScheduleFreeAdamW-default arms, and its "
+                f"own `fit_one_cycle` arm (`product`; peak per seed in the run folder)."
             )
     minutes = sum(r["seconds"] for r in runs.values()) / 60
     out.line(f"{len(runs)} trainings, {minutes:.1f} minutes in all.")
@@ -520,6 +605,9 @@ def main():
     dataset = datasets.load(args.dataset, args.data_dir, args.subset, 0)
     seeds = list(range(args.seeds))
     setup = {k: getattr(args, k) for k in ("dataset", "optimizer", "epochs", "batch_size", "steps", "quick")}
+    setup |= {k: getattr(args, k) for k in ("model", "subset", "suggestion") if getattr(args, k) is not None}
+    if setup.get("suggestion") == "minimum":
+        del setup["suggestion"]  # the setup of the runs stored before the option existed
     partial = args.json and f"{args.json}.partial.json"
     progress = Progress(partial, setup)
     grid = _train_all(dataset, args, progress, seeds)

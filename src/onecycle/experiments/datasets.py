@@ -252,6 +252,27 @@ def load_classification3(data_dir=None):
     )
 
 
+def load_moons(data_dir=None):
+    from sklearn.datasets import make_moons
+
+    x, y = make_moons(n_samples=1000, noise=0.3, random_state=4)
+    return _generated("make_moons", x, y, "1000 rows, 2 features, noise 0.3, random_state 4")
+
+
+def load_hastie(data_dir=None):
+    from sklearn.datasets import make_hastie_10_2
+
+    x, y = make_hastie_10_2(n_samples=2000, random_state=5)
+    return _generated("make_hastie_10_2", x, (y > 0).astype(int), "2000 rows, 10 features, random_state 5")
+
+
+def load_sparse(data_dir=None):
+    from sklearn.datasets import make_sparse_uncorrelated
+
+    x, y = make_sparse_uncorrelated(n_samples=1000, n_features=10, random_state=6)
+    return _generated("make_sparse_uncorrelated", x, y, "1000 rows, 10 features, random_state 6")
+
+
 @dataclasses.dataclass(frozen=True)
 class DatasetSpec:
     """A dataset of the harness and how it is run by default.
@@ -285,6 +306,9 @@ REGISTRY = {
         DatasetSpec("friedman2", load_friedman2, "regression", 0, 0.2, "adam", 200, "mlp"),
         DatasetSpec("friedman3", load_friedman3, "regression", 0, 0.2, "adam", 200, "mlp"),
         DatasetSpec("classification3", load_classification3, "classification", 3, 0.2, "adam", 100, "mlp"),
+        DatasetSpec("moons", load_moons, "classification", 2, 0.2, "adam", 100, "mlp"),
+        DatasetSpec("hastie", load_hastie, "classification", 2, 0.2, "adam", 100, "mlp"),
+        DatasetSpec("sparse", load_sparse, "regression", 0, 0.2, "adam", 200, "mlp"),
     )
 }
 

@@ -1,0 +1,148 @@
+"""How much does the range test's suggestion move from seed to seed, and what does the test cost?
+
+Records the range-test curve of several seeds (initial weights and batch order both follow the seed)
+on a task, then applies every candidate suggestion rule to the stored curves, so that the rules are
+compared on the very same curves. The candidates were fixed before any curve was recorded
+(docs/RECIPE.md, "The image study"):
+
+- `minimum`, `steepest`, `valley`: the rules of `onecycle.suggestions` on the bias-corrected
+  exponential moving average (beta 0.98) of the losses, as `find_lr` records it.
+- `centered-minimum`: a tenth of the rate at the lowest point of a centered running median of the raw
+  losses (no lag; half-width `HALF_WIDTH` points).
+- `edge-10`, `edge-30`: the "edge" of the curve divided by 10 or 30. The edge is the first rate past
+  the lowest point of the centered running median at which that median has climbed back half-way
+  from its lowest value to its starting value (the median of the first 10% of the losses); the last
+  rate of the test when it never does.
+
+    python benchmarks/suggestion_spread.py fashion_mnist --seeds 5 --json docs/benchmarks/spread_fashion_mnist.json
+    python benchmarks/suggestion_spread.py cifar10 --model resnet9 --batch-size 128 --data-dir ../shared/data --seeds 5 ...
+    python benchmarks/suggestion_spread.py digits --quick
+"""
+
+import argparse
+import math
+import os
+import time
+
+import numpy as np
+
+import onecycle
+from onecycle.experiments import datasets, runner, storage
+from stored_output import StoredOutput
+
+HALF_WIDTH = 10  # points either side: 0.4 of a decade at the default 200 steps over 8 decades
+OPTIMIZERS = {
+    "sgd": lambda: onecycle.optimizers.SGD(learning_rate=0.01, momentum=0.9),
+    "adam": lambda: onecycle.optimizers.Adam(learning_rate=0.001),
+    "adamw": lambda: onecycle.optimizers.AdamW(learning_rate=0.001, weight_decay=0.01),
+}
+
+
+def centered_median(losses, half_width=HALF_WIDTH):
+    """The running median of the finite losses over a centered window (shorter at the ends)."""
+    values = np.asarray(losses, dtype=float)
+    out = np.full(values.shape, np.nan)
+    for i in range(values.size):
+        window = values[max(0, i - half_width) : i + half_width + 1]
+        window = window[np.isfinite(window)]
+        if window.size:
+            out[i] = np.median(window)
+    return out
+
+
+def centered_minimum(lrs, losses):
+    curve = centered_median(losses)
+    return float(lrs[int(np.nanargmin(curve))]) / 10.0
+
+
+def edge(lrs, losses):
+    """The first rate past the lowest point of the centered median where it is half-way back up to
+    its start; the last rate when it never gets there."""
+    curve = centered_median(losses)
+    low = int(np.nanargmin(curve))
+    start = float(np.nanmedian(np.asarray(losses, dtype=float)[: max(1, len(losses) // 10)]))
+    level = curve[low] + 0.5 * (start - curve[low])
+    above = np.nonzero(curve[low:] >= level)[0]
+    index = low + int(above[0]) if above.size else len(lrs) - 1
+    return float(lrs[index])
+
+
+RULES = {
+    "minimum": lambda r: r.suggest("minimum"),
+    "steepest": lambda r: r.suggest("steepest"),
+    "valley": lambda r: r.suggest("valley"),
+    "centered-minimum": lambda r: centered_minimum(r.lrs, r.losses),
+    "edge-10": lambda r: edge(r.lrs, r.losses) / 10.0,
+    "edge-30": lambda r: edge(r.lrs, r.losses) / 30.0,
+}
+
+
+def _curve(dataset, args, seed):
+    model = runner.seeded_model(dataset, OPTIMIZERS[args.optimizer](), seed, args.model)
+    start = time.perf_counter()
+    result = onecycle.find_lr(
+        model,
+        dataset.x_train,
+        dataset.y_train,
+        batch_size=args.batch_size,
+        num_steps=args.steps,
+        seed=seed,
+        verbose=0,
+    )
+    return {**result.to_dict(), "seconds": time.perf_counter() - start}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", choices=list(datasets.REGISTRY))
+    parser.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd")
+    parser.add_argument("--model", help="a harness model name (default: the dataset's)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--quick", action="store_true", help="2 seeds, 20 steps, 200 samples")
+    parser.add_argument("--json", help="store the curves and the table; curves already stored are kept")
+    args = parser.parse_args()
+    subset = None
+    if args.quick:
+        args.seeds, args.steps, subset = 2, 20, 200
+    dataset = datasets.load(args.dataset, args.data_dir, subset, 0)
+    setup = {k: getattr(args, k) for k in ("dataset", "optimizer", "model", "batch_size", "steps", "quick")}
+    partial = args.json and f"{args.json}.partial.json"
+    curves = {}
+    if partial and os.path.exists(partial):
+        stored = storage.read_json(partial)
+        if stored["setup"] != setup:
+            raise SystemExit(f"{partial} holds curves of another setup; delete it or change --json")
+        curves = stored["curves"]
+    for seed in range(args.seeds):
+        if str(seed) not in curves:
+            curves[str(seed)] = _curve(dataset, args, seed)
+            if partial:
+                storage.write_json(partial, {"setup": setup, "curves": curves})
+    out = StoredOutput(args.json)
+    steps_per_epoch = math.ceil(len(dataset.x_train) / args.batch_size)
+    out.line(
+        f"{dataset.name}, {args.optimizer}, model {args.model or 'default'}, batch {args.batch_size}, "
+        f"{args.steps} steps ({args.steps / steps_per_epoch:.2f} epochs), seeds 0-{args.seeds - 1}"
+    )
+    out.line()
+    out.line("| rule | per-seed suggestions | largest / smallest |")
+    out.line("|---|---|---|")
+    rules = {}
+    for name, rule in RULES.items():
+        values = [rule(onecycle.LRFinderResult.from_dict(curves[str(s)])) for s in range(args.seeds)]
+        spread = max(values) / min(values)
+        rules[name] = {"suggestions": values, "spread": spread}
+        out.line(f"| `{name}` | {', '.join(f'{v:.3g}' for v in values)} | {spread:.2f} |")
+    seconds = [curves[str(s)]["seconds"] for s in range(args.seeds)]
+    out.line()
+    out.line(f"Range test: {np.mean(seconds):.1f} s on average over {args.seeds} seeds.")
+    out.save(setup=setup, steps_per_epoch=steps_per_epoch, rules=rules, curves=curves)
+    if partial and os.path.exists(partial):
+        os.remove(partial)
+
+
+if __name__ == "__main__":
+    main()
