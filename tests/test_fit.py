@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -121,47 +122,125 @@ def _primed(tiny_classifier, optimizer=None, seed=0):
     return model, x, y
 
 
-def test_guard_keeps_1cycle_and_changes_nothing_when_1cycle_wins(tiny_classifier):
+@pytest.fixture
+def suggests(monkeypatch):
+    """Make the range test suggest `peak`, whatever its curve: the guard runs only without `max_lr`."""
+
+    def set_peak(peak):
+        monkeypatch.setattr(onecycle.LRFinderResult, "suggest", lambda self, method="minimum": peak)
+
+    return set_peak
+
+
+FEW_STEPS = {"num_steps": 5, "verbose": 0}
+
+
+def test_guard_keeps_1cycle_and_changes_nothing_when_1cycle_wins(tiny_classifier, suggests):
+    suggests(0.5)
     plain, x, y = _primed(tiny_classifier, SlowSGD(momentum=0.9))
     onecycle.fit_one_cycle(plain, x, y, epochs=2, batch_size=16, max_lr=0.5, verbose=0, guard=False)
     guarded, _, _ = _primed(tiny_classifier, SlowSGD(momentum=0.9))
     history = onecycle.fit_one_cycle(
-        guarded, x, y, epochs=2, batch_size=16, max_lr=0.5, verbose=0, guard=True
+        guarded, x, y, epochs=2, batch_size=16, verbose=0, guard=True, find_lr_kwargs=FEW_STEPS
     )
-    assert history.guard["chose"] == "onecycle" and history.guard["constant_rate"] == 1e-9
+    assert history.guard["chose"] == "onecycle" and history.guard["constant_rate"] == pytest.approx(1e-9)
+    assert history.guard["judged_by"] == "loss"
     assert history.guard["onecycle_loss"] < history.guard["constant_loss"]
     for a, b in zip(plain.get_weights(), guarded.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # same weights and data order as guard=False
     assert history.history["learning_rate"][-1] == pytest.approx(history.schedule.final_lr, rel=1e-3)
 
 
-def test_guard_switches_to_the_default_rate_and_warns_with_both_losses(tiny_classifier):
-    model, x, y = _primed(tiny_classifier)
-    with pytest.warns(UserWarning, match=r"default rate held constant \(0\.01\) had a lower loss") as caught:
+def test_guard_switches_to_the_compiled_rate_and_warns_with_both_losses(tiny_classifier, suggests):
+    suggests(1e4)
+    model, x, y = _primed(tiny_classifier, onecycle.optimizers.SGD(0.02, momentum=0.9))
+    with pytest.warns(UserWarning, match=r"compiled rate held constant \(0\.02\) had a lower loss") as caught:
         history = onecycle.fit_one_cycle(
-            model, x, y, epochs=2, batch_size=16, max_lr=1e4, verbose=0, guard=True
+            model, x, y, epochs=2, batch_size=16, verbose=0, guard=True, find_lr_kwargs=FEW_STEPS
         )
     guard = history.guard
-    assert guard["chose"] == "constant" and guard["constant_rate"] == 0.01 and guard["holdout"] == 0.2
+    assert (
+        guard["chose"] == "constant"
+        and guard["constant_rate"] == pytest.approx(0.02)
+        and guard["holdout"] == 0.2
+    )
     (message,) = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     assert f"{guard['constant_loss']:.6g}" in message and f"{guard['onecycle_loss']:.6g}" in message
-    np.testing.assert_allclose(history.history["learning_rate"], [0.01, 0.01], rtol=1e-6)
+    np.testing.assert_allclose(history.history["learning_rate"], [0.02, 0.02], rtol=1e-6)
     assert model.optimizer.momentum == 0.9  # the compiled momentum, not 1cycle's
     assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 2 * math.ceil(96 / 16)
 
 
-def test_guard_auto_runs_on_small_arrays_only(tiny_classifier, monkeypatch):
-    from onecycle import fit
+def test_guard_judges_by_the_first_compiled_metric(tiny_classifier, suggests):
+    suggests(1e4)
+    model, x, y = tiny_classifier()
+    model.compile(
+        onecycle.optimizers.SGD(0.01, momentum=0.9), "sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    model.evaluate(x[:1], y[:1], verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        history = onecycle.fit_one_cycle(
+            model, x, y, epochs=2, batch_size=16, verbose=0, guard=True, find_lr_kwargs=FEW_STEPS
+        )
+    guard = history.guard
+    assert guard["judged_by"] == "accuracy"
+    assert {"onecycle_accuracy", "constant_accuracy", "onecycle_loss", "constant_loss"} <= set(guard)
+    expected = "onecycle" if guard["onecycle_accuracy"] >= guard["constant_accuracy"] else "constant"
+    assert guard["chose"] == expected
 
+
+@pytest.mark.backend_independent
+def test_judged_by_reads_the_direction_from_the_metric_name():
+    from onecycle.fit import judged_by
+
+    assert judged_by({"loss": 1.0, "accuracy": 0.5}) == ("accuracy", True)
+    assert judged_by({"loss": 1.0, "sparse_categorical_accuracy": 0.5, "mae": 2}) == (
+        "sparse_categorical_accuracy",
+        True,
+    )
+    assert judged_by({"loss": 1.0, "root_mean_squared_error": 2.0}) == ("root_mean_squared_error", False)
+    assert judged_by({"loss": 1.0, "mae": 2.0}) == ("mae", False)
+    assert judged_by({"loss": 1.0, "my_score": 2.0}) == ("loss", False)  # direction unknown: the loss
+    assert judged_by({"loss": 1.0}) == ("loss", False)
+
+
+def test_guard_never_overrides_an_explicit_max_lr(tiny_classifier):
     model, x, y = tiny_classifier()
     history = onecycle.fit_one_cycle(model, x, y, epochs=1, batch_size=16, max_lr=0.05, verbose=0)
+    assert history.guard is None and history.schedule.max_lr == 0.05  # 96 samples, guard="auto": off
+    with pytest.raises(
+        ValueError, match=r"never overrides an explicit `max_lr`.*Received: guard=True, max_lr=0.05"
+    ):
+        onecycle.fit_one_cycle(model, x, y, epochs=1, max_lr=0.05, guard=True)
+
+
+def test_guard_auto_runs_on_small_arrays_only(tiny_classifier, monkeypatch, suggests):
+    from onecycle import fit
+
+    suggests(0.05)
+    model, x, y = tiny_classifier()
+    history = onecycle.fit_one_cycle(
+        model, x, y, epochs=1, batch_size=16, verbose=0, find_lr_kwargs=FEW_STEPS
+    )
     assert history.guard is not None  # 96 samples: on by default
     monkeypatch.setattr(fit, "GUARD_MAX_SAMPLES", 95)
     model, x, y = tiny_classifier()
-    assert onecycle.fit_one_cycle(model, x, y, epochs=1, batch_size=16, max_lr=0.05, verbose=0).guard is None
+    history = onecycle.fit_one_cycle(
+        model, x, y, epochs=1, batch_size=16, verbose=0, find_lr_kwargs=FEW_STEPS
+    )
+    assert history.guard is None
     model, x, y = tiny_classifier()
     history = onecycle.fit_one_cycle(
-        model, x, y, epochs=1, batch_size=16, max_lr=0.05, verbose=0, validation_split=0.25, guard=True
+        model,
+        x,
+        y,
+        epochs=1,
+        batch_size=16,
+        verbose=0,
+        validation_split=0.25,
+        guard=True,
+        find_lr_kwargs=FEW_STEPS,
     )
     assert history.guard is None  # it does not stack with validation_split
 

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import keras
 import numpy as np
@@ -213,3 +214,27 @@ def test_mixed_precision_around_a_multi_optimizer():
         )
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_the_guard_keeps_the_compiled_rate_of_every_group(monkeypatch):
+    """When the guard falls back, every rate group keeps the rate it was compiled with (the user's
+    discriminative rates and their ratio), not its optimizer class's default."""
+    monkeypatch.setattr(onecycle.LRFinderResult, "suggest", lambda self, method="minimum": 1e4)
+    x, y = _data()
+    model = _compiled(_multi(body_lr=0.001, head_lr=0.03))
+    model.evaluate(x[:1], y[:1], verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        history = onecycle.fit_one_cycle(
+            model,
+            x,
+            y,
+            epochs=1,
+            batch_size=16,
+            verbose=0,
+            guard=True,
+            find_lr_kwargs={"num_steps": 5, "verbose": 0},
+        )
+    assert history.guard["chose"] == "constant" and history.guard["constant_rate"] == pytest.approx(0.03)
+    logged = sorted(v[-1] for k, v in history.history.items() if k.startswith("learning_rate"))
+    assert logged == pytest.approx([0.001, 0.03])

@@ -1,4 +1,5 @@
-"""Killed runs resume from their backups; the schedule never restarts and ends at its final value."""
+"""Killed runs resume: finished trainings are kept, an unfinished one trains again from its start with
+the same result; a user's own BackupAndRestore never restarts the schedule."""
 
 import json
 import os
@@ -8,7 +9,6 @@ import sys
 import time
 
 import keras
-import numpy as np
 import pytest
 
 import onecycle
@@ -39,17 +39,29 @@ def _train_command(out_dir, epochs):
     ]
 
 
+def _final_figures(out_dir):
+    results = json.loads((out_dir / "results.json").read_text())
+    return sorted(
+        (r["seed"], [e["val_metric"] for e in r["epochs"]], r["test_metric"], r.get("peak_lr"))
+        for r in results["runs"]
+    )
+
+
 @pytest.mark.slow
-def test_sigkilled_train_resumes_from_backup(tmp_path, capsys):
+def test_sigkilled_train_restarts_the_training_and_matches_an_uninterrupted_run(tmp_path):
+    """SIGKILL in the middle of a training: `--resume` trains it again from its own start, and the
+    results are those of a run that was never killed."""
+    whole = tmp_path / "whole"
+    assert main(_train_command(whole, 6)[3:]) == 0
     out_dir = tmp_path / "run"
     proc = subprocess.Popen(
-        _train_command(out_dir, 25), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        _train_command(out_dir, 6), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     epochs_file = out_dir / "backups" / "onecycle-seed0" / "epochs.json"
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
         try:
-            if len(json.loads(epochs_file.read_text())) >= 3:
+            if len(json.loads(epochs_file.read_text())) >= 2:
                 break
         except (OSError, ValueError):
             pass
@@ -57,106 +69,37 @@ def test_sigkilled_train_resumes_from_backup(tmp_path, capsys):
     assert proc.poll() is None, "the run ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    killed_after = len(json.loads(epochs_file.read_text()))
-
-    assert main(["train", "--resume", str(out_dir)]) == 0
-    results = json.loads((out_dir / "results.json").read_text())
-    (run,) = results["runs"]
-    assert [e["epoch"] for e in run["epochs"]] == list(range(1, 26))
-    walls = [e["wall_time"] for e in run["epochs"]]
-    assert walls == sorted(walls)
-    schedule = onecycle.OneCycle(0.05, 25 * run["steps_per_epoch"])
-    expected = schedule.evaluate(np.arange(1, 26) * run["steps_per_epoch"])
-    np.testing.assert_allclose([e["learning_rate"] for e in run["epochs"]], expected, rtol=1e-3)
-    assert killed_after >= 3 and not (out_dir / "backups").exists()
-    assert {row["arm"] for row in results["summary"]} == {"onecycle"}
-
-
-def _run_with_seed1_unfinished(out_dir, epochs):
-    """A finished two-seed run whose results.json is rolled back to before seed 1; returns seed 1's
-    record and its (empty) backup folder."""
     assert (
-        main(
-            [
-                "train",
-                "digits",
-                "--schedule",
-                "onecycle",
-                "--max-lr",
-                "0.05",
-                "--epochs",
-                str(epochs),
-                "--seeds",
-                "2",
-                "--subset",
-                "100",
-                "--verbose",
-                "0",
-                "--out",
-                str(out_dir),
-            ]
-        )
-        == 0
+        not (out_dir / "results.json").exists()
+        or not json.loads((out_dir / "results.json").read_text())["runs"]
     )
-    results = json.loads((out_dir / "results.json").read_text())
-    finished = results["runs"].pop()
-    (out_dir / "results.json").write_text(json.dumps(results))
-    backup = out_dir / "backups" / "onecycle-seed1"
-    backup.mkdir(parents=True)
-    return finished, backup
-
-
-def test_corrupt_backup_is_reported(tmp_path, capsys):
-    out_dir = tmp_path / "run"
-    _, backup = _run_with_seed1_unfinished(out_dir, epochs=1)
-    (backup / "latest.weights.h5").write_bytes(b"not an h5 file")
-    capsys.readouterr()
-    assert main(["train", "--resume", str(out_dir)]) == 2
-    err = capsys.readouterr().err
-    assert "cannot be loaded" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
-
-
-def test_backup_of_another_optimizer_is_reported_not_half_loaded(tmp_path, capsys):
-    """Keras loads such a file with a warning and skips the optimizer: the step count would restart at 0."""
-    out_dir = tmp_path / "run"
-    _, backup = _run_with_seed1_unfinished(out_dir, epochs=1)
-    from onecycle.experiments import datasets, models, runner
-
-    dataset = datasets.load("digits", subset=100)
-    model = models.for_dataset(dataset)
-    runner.compile_for(model, dataset, onecycle.optimizers.SGD(0.01))  # no momentum slots
-    model.optimizer.build(model.trainable_variables)
-    model.save_weights(backup / "latest.weights.h5")
-    capsys.readouterr()
-    assert main(["train", "--resume", str(out_dir)]) == 2
-    err = capsys.readouterr().err
-    assert "cannot be loaded" in err and "Traceback" not in err
-
-
-def test_backup_cut_while_written_falls_back_to_the_previous_copy(tmp_path, capsys):
-    """SIGKILL during the write of `latest.weights.h5` leaves a damaged file and the previous copy."""
-    out_dir = tmp_path / "run"
-    finished, backup = _run_with_seed1_unfinished(out_dir, epochs=3)
-    # a backup of seed 1 after its first epoch, then a damaged newer one
-    from onecycle.experiments import datasets, models, runner
-
-    dataset = datasets.load("digits", subset=100)
-    model = models.for_dataset(dataset)
-    schedule = onecycle.OneCycle(0.05, 3)  # the variables of the run's optimizer, whatever the step count
-    runner.compile_for(model, dataset, onecycle.optimizers.SGD(schedule, momentum=schedule.momentum()))
-    model.optimizer.build(model.trainable_variables)
-    model.save_weights(tmp_path / "epoch1.weights.h5")
-    (tmp_path / "epoch1.weights.h5").rename(backup / "latest.weights.h5.bkp")
-    (backup / "training_metadata.json.bkp").write_text(json.dumps({"epoch": 1, "batch": -1}))
-    (backup / "latest.weights.h5").write_bytes(b"cut short")
-    (backup / "training_metadata.json").write_text(json.dumps({"epoch": 2, "batch": -1}))
-    (backup / "epochs.json").write_text(
-        json.dumps([{**e, "wall_time": 1.0 + i} for i, e in enumerate(finished["epochs"][:2])])
-    )
-    capsys.readouterr()
     assert main(["train", "--resume", str(out_dir)]) == 0
-    (run,) = [r for r in json.loads((out_dir / "results.json").read_text())["runs"] if r["seed"] == 1]
-    assert [e["epoch"] for e in run["epochs"]] == [1, 2, 3]  # epoch 2 replayed from the previous copy
+    assert _final_figures(out_dir) == _final_figures(whole)
+    assert not (out_dir / "backups").exists()
+
+
+def test_a_training_interrupted_midway_restarts_and_matches_an_uninterrupted_run(tmp_path, monkeypatch):
+    """On every backend: seed 1's training stops after its first epoch; `--resume` keeps seed 0,
+    trains seed 1 again from its start (range test, guard and all), and every figure is the
+    uninterrupted run's."""
+    from onecycle.experiments import runner
+
+    argv = ["train", "digits", "--epochs", "2", "--seeds", "2", "--subset", "120", "--verbose", "0"]
+    assert main([*argv, "--out", str(tmp_path / "whole")]) == 0
+    original, calls = runner.EpochLog.on_epoch_end, []
+
+    def interrupted(self, epoch, logs=None):
+        original(self, epoch, logs)
+        calls.append(epoch)
+        if len(calls) == 3:  # seed 1, after its first epoch
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner.EpochLog, "on_epoch_end", interrupted)
+    assert main([*argv, "--out", str(tmp_path / "run")]) != 0
+    assert len(json.loads((tmp_path / "run" / "results.json").read_text())["runs"]) == 1
+    monkeypatch.setattr(runner.EpochLog, "on_epoch_end", original)
+    assert main(["train", "--resume", str(tmp_path / "run")]) == 0
+    assert _final_figures(tmp_path / "run") == _final_figures(tmp_path / "whole")
 
 
 class _StopAt(keras.callbacks.Callback):

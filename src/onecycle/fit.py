@@ -147,16 +147,20 @@ def fit_one_cycle(
     decay and a higher final rate on several tasks; none did better (the recipe study, RECIPE.md).
 
     **The guard** (`guard="auto"`: on for arrays of at most `GUARD_MAX_SAMPLES` samples on one
-    device; True: on for any arrays on one device; False: off; never with `validation_split`,
-    `sample_weight`, `class_weight` or `steps_per_epoch`). On small tables the range test's peak can be far too high, and no
-    fixed change of the recipe was found that never loses to a constant rate there (the second
-    recipe study, RECIPE.md). So on small data `fit_one_cycle` checks itself first: it holds out the
-    last 20% of `x` (as `validation_split` would), trains 1cycle and the optimizer's Keras default
-    rate held constant on the rest from the same initial weights, keeps whichever has the lower loss
-    on the held-out part, then trains that one on all of `x` from the same initial weights and
-    returns its `History` (three trainings in all; the global random streams are put back before
-    the last one). When the constant rate wins it warns with both losses. `history.guard` holds
-    both losses and the choice (None when the guard did not run).
+    device when `max_lr` is not given; True: on for any arrays on one device; False: off; never with
+    an explicit `max_lr`, `validation_split`, `sample_weight`, `class_weight` or `steps_per_epoch`). On
+    small tables the range test's peak can be far too high (the second recipe study, RECIPE.md). So on
+    small data `fit_one_cycle` checks itself first: it holds out the last 20% of `x` (as
+    `validation_split` would), trains 1cycle and the rates the model was compiled with held constant
+    (each rate group its own: a `MultiOptimizer` keeps its ratios) on the rest from the same initial
+    weights, and keeps 1cycle unless the constant rates score better on the held-out part by the first
+    compiled metric whose direction its name tells (accuracy, AUC, ... higher; errors lower; a tie
+    keeps 1cycle), or by the loss when there is none; then it trains the one kept on all of `x` from
+    the same initial weights and returns its `History`. **Cost**: three trainings of `epochs` epochs
+    (two on 80% of `x`, one on all of it) instead of one. When the constant rates win it warns with
+    both scores. `history.guard` holds both scores, both losses, what it judged by and the choice
+    (None when the guard did not run). It never changes an explicit `max_lr`: with one, `guard="auto"`
+    does not run and `guard=True` is an error.
     """
     checks.compiled_model(model)
     epochs = checks.positive_int("epochs", epochs)
@@ -170,7 +174,12 @@ def fit_one_cycle(
         checks.positive_int("steps_per_epoch", steps_per_epoch)
     data.check_arrays(model, x, y, fit_kwargs.get("sample_weight"))
     data.check_validation_data(model, fit_kwargs.get("validation_data"))
-    finder = None
+    finder, explicit = None, max_lr is not None
+    if explicit and guard is True:
+        raise ValueError(
+            "Argument `guard` chooses the rate and never overrides an explicit `max_lr`; pass one or the other. "
+            f"Received: guard=True, max_lr={max_lr!r}"
+        )
     if max_lr is None:
         finder_kwargs = dict(find_lr_kwargs or {})
         if "verbose" in fit_kwargs and fit_kwargs["verbose"] != "auto":  # the range test follows fit's
@@ -197,16 +206,13 @@ def fit_one_cycle(
         rates.append(schedule.shifted(start_step))
         momenta.append(momentum and momentum.shifted(start_step))
     choice = None
-    if _guarded(guard, model, x, y, steps_per_epoch, validation_split, fit_kwargs):
-        choice = _guard(model, x, y, epochs, batch_size, rates, momenta, fit_kwargs)
+    constant = [_constant(compiled_rate(g.optimizer)) for g in rate_groups(model.optimizer)]
+    if not explicit and _guarded(guard, model, x, y, steps_per_epoch, validation_split, fit_kwargs):
+        choice = _guard(model, x, y, epochs, batch_size, rates, momenta, constant, fit_kwargs)
     if choice is None or choice["chose"] == "onecycle":
         install_schedule(model, rates, momenta)
     else:
-        install_schedule(
-            model,
-            [_constant(_keras_default_rate(g.optimizer)) for g in rate_groups(model.optimizer)],
-            [None] * len(rates),
-        )
+        install_schedule(model, constant, [None] * len(rates))
     history = model.fit(
         x,
         y,
@@ -245,16 +251,16 @@ def _guarded(guard, model, x, y, steps_per_epoch, validation_split, fit_kwargs):
     return guard is True or samples <= GUARD_MAX_SAMPLES
 
 
-def _guard(model, x, y, epochs, batch_size, rates, momenta, fit_kwargs):
-    """1cycle against the optimizer's Keras default rate on a hold-out of `x`; the model, its
-    optimizer and the global random streams are put back as they were."""
+def _guard(model, x, y, epochs, batch_size, rates, momenta, constant, fit_kwargs):
+    """1cycle against the compiled rates held constant on a hold-out of `x`, judged by the first
+    compiled metric (the loss when there is none); the model, its optimizer and the global random
+    streams are put back as they were."""
     from onecycle.finder import _build, _global_random_state, _restore_global_random_state, _rows, _Snapshot
 
     samples = len(keras.tree.flatten(x)[0])
     cut = samples - max(1, int(round(GUARD_HOLDOUT * samples)))
     train, held = (_rows(x, 0, cut), _rows(y, 0, cut)), (_rows(x, cut, samples), _rows(y, cut, samples))
     _build(model, _rows(x, 0, 1))  # the optimizer's slots exist before the snapshot, so it restores them
-    constant = [_constant(_keras_default_rate(group.optimizer)) for group in rate_groups(model.optimizer)]
     snapshot, random_state = _Snapshot(model), _global_random_state()
     groups = rate_groups(model.optimizer)
     names = [_scheduled_momentum_name(g.optimizer) for g in groups]
@@ -266,7 +272,7 @@ def _guard(model, x, y, epochs, batch_size, rates, momenta, fit_kwargs):
             if name:
                 setattr(group.optimizer, name, value)
 
-    losses = {}
+    scores = {}
     quiet = {k: v for k, v in fit_kwargs.items() if k not in ("verbose", "validation_data", "callbacks")}
     try:
         for name, (learning_rate, momentum) in (
@@ -276,44 +282,87 @@ def _guard(model, x, y, epochs, batch_size, rates, momenta, fit_kwargs):
             restore()
             install_schedule(model, learning_rate, momentum)
             model.fit(*train, epochs=epochs, batch_size=batch_size, verbose=0, **quiet)
-            loss = model.evaluate(*held, batch_size=max(batch_size, 256), verbose=0, return_dict=True)["loss"]
-            losses[name] = float(loss) if loss == loss else float("inf")
+            scores[name] = model.evaluate(*held, batch_size=max(batch_size, 256), verbose=0, return_dict=True)
     finally:
         restore()
         _restore_global_random_state(random_state)
-    chose = "constant" if losses["constant"] < losses["onecycle"] else "onecycle"
-    default_rate = _keras_default_rate(groups[0].optimizer)
+    metric, higher = judged_by(scores["onecycle"])
+    values = {name: _finite(float(s[metric]), higher) for name, s in scores.items()}
+    worse = values["constant"] <= values["onecycle"] if higher else values["constant"] >= values["onecycle"]
+    chose = "onecycle" if worse else "constant"  # a tie keeps 1cycle
+    rate = constant[0].peak_value
     if chose == "constant":
         warnings.warn(
-            f"fit_one_cycle's guard: on the last {GUARD_HOLDOUT:.0%} of x, the optimizer's default rate held "
-            f"constant ({default_rate:g}) had a lower loss ({losses['constant']:.6g}) than 1cycle "
-            f"({losses['onecycle']:.6g}); training with the constant rate instead (pass guard=False to keep 1cycle)",
+            f"fit_one_cycle's guard: on the last {GUARD_HOLDOUT:.0%} of x, the compiled rate held constant "
+            f"({rate:g}) had a {'higher' if higher else 'lower'} {metric} ({values['constant']:.6g}) than 1cycle "
+            f"({values['onecycle']:.6g}); training with the constant rate instead (pass guard=False to keep 1cycle)",
             stacklevel=3,
         )
     return {
         "chose": chose,
-        "onecycle_loss": losses["onecycle"],
-        "constant_loss": losses["constant"],
-        "constant_rate": default_rate,
+        "judged_by": metric,
+        "onecycle_loss": float(scores["onecycle"]["loss"]),
+        "constant_loss": float(scores["constant"]["loss"]),
+        f"onecycle_{metric}": values["onecycle"],
+        f"constant_{metric}": values["constant"],
+        "constant_rate": rate,
         "holdout": GUARD_HOLDOUT,
     }
+
+
+# Keras' metric names by the direction in which they improve; a compiled metric named by neither
+# (a custom one) leaves the guard judging by the loss.
+_HIGHER_IS_BETTER = ("accuracy", "acc", "auc", "precision", "recall", "f1", "iou", "r2", "fbeta")
+_LOWER_IS_BETTER = (
+    "error",
+    "mse",
+    "mae",
+    "mape",
+    "msle",
+    "crossentropy",
+    "hinge",
+    "logcosh",
+    "poisson",
+    "loss",
+)
+
+
+def judged_by(scores: dict) -> tuple[str, bool]:
+    """The key of `model.evaluate(..., return_dict=True)` the guard judges by, and whether higher is
+    better: the first compiled metric whose direction its name tells, else the loss."""
+    for key in scores:
+        name = key.lower()
+        if key == "loss":
+            continue
+        if any(word in name for word in _HIGHER_IS_BETTER):
+            return key, True
+        if any(word in name for word in _LOWER_IS_BETTER):
+            return key, False
+        return "loss", False
+    return "loss", False
+
+
+def _finite(value, higher):
+    if value == value and abs(value) != float("inf"):
+        return value
+    return -float("inf") if higher else float("inf")
+
+
+def compiled_rate(optimizer) -> float:
+    """The rate an optimizer was compiled with: its rate variable, a `Piecewise` schedule's peak, or
+    any other schedule's value at the optimizer's current step."""
+    rate = optimizer._learning_rate
+    if isinstance(rate, Piecewise):
+        return rate.peak_value
+    if isinstance(rate, LearningRateSchedule) or callable(rate):
+        return float(keras.ops.convert_to_numpy(rate(optimizer._iterations)))
+    return float(keras.ops.convert_to_numpy(rate))
 
 
 def _constant(rate):
     """A rate held constant, as a schedule: installing it leaves the optimizer's variables as they
     are (a float would add a learning-rate variable, and a saved model would no longer load)."""
     return Piecewise([1.0], [rate, rate], ["linear"], name="Constant")
-
-
-def _keras_default_rate(optimizer):
-    """The default learning rate of the optimizer's Keras class (SGD 0.01, Adam 0.001, ...)."""
-    import inspect
-
-    for cls in type(optimizer).__mro__:
-        parameter = inspect.signature(cls.__init__).parameters.get("learning_rate")
-        if parameter is not None and isinstance(parameter.default, float):
-            return parameter.default
-    return 0.001
 
 
 def _peaks(max_lr, groups):

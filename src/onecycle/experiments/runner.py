@@ -33,29 +33,18 @@ class DivergenceRecorder(keras.callbacks.Callback):
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Keeps one record per finished epoch in `path` (JSON, written atomically), wall time included.
-
-    Placed before `BackupAndRestore`, so an epoch is logged before its backup is written; on resume,
-    records past the restored epoch are dropped and the clock continues from the last record.
-    """
+    """Keeps one record per finished epoch in `path` (JSON, written atomically), wall time included:
+    the progress of a training while it runs."""
 
     def __init__(self, path, metric):
         super().__init__()
-        self.path, self.metric = path, metric
-        self.epochs = storage.read_json(path) if os.path.exists(path) else []
-        self.resumed = False
+        self.path, self.metric, self.epochs = path, metric, []
 
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
 
-    def on_epoch_begin(self, epoch, logs=None):
-        if not self.resumed:
-            self.resumed = True
-            self.epochs = self.epochs[:epoch]
-            self.offset = self.epochs[-1]["wall_time"] if self.epochs else 0.0
-
     def on_epoch_end(self, epoch, logs=None):
-        logs["wall_time"] = self.offset + time.perf_counter() - self.start
+        logs["wall_time"] = time.perf_counter() - self.start
         self.epochs.append(
             {
                 "epoch": epoch + 1,
@@ -142,95 +131,39 @@ def find_lr(config):
     return result, path
 
 
-def _loads(model, path):
-    """True when every weight and optimizer variable (step count included) loads from `path`.
-
-    Keras only warns when it skips a layer's or the optimizer's variables; a backup that loads in
-    part would restart the schedule from step 0, so it counts as not loadable."""
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            model.load_weights(path)
-    except Exception:  # h5py and Keras raise many kinds for a damaged file
-        return False
-    return not any("Skipping variable loading" in str(w.message) for w in caught)
-
-
-def _json_loads(path):
-    """True when `path` is absent or holds valid JSON (Keras writes it in place, not atomically)."""
-    if not os.path.exists(path):
-        return True
-    try:
-        storage.read_json(path)
-        return True
-    except storage.CorruptRunError:
-        return False
-
-
-def _check_backup(model, backup_dir):
-    """A backup that exists must load. A run killed while writing it leaves the previous backup
-    (`double_checkpoint`), which then takes its place; if neither loads, the run is reported as
-    corrupt, never silently restarted from scratch."""
-    weights = os.path.join(backup_dir, "latest.weights.h5")
-    metadata = os.path.join(backup_dir, "training_metadata.json")
-    if not os.path.exists(weights):
-        return
-    model.optimizer.build(model.trainable_variables)
-    if _loads(model, weights) and _json_loads(metadata):
-        return
-    previous, candidate = f"{weights}.bkp", os.path.join(backup_dir, "previous.weights.h5")
-    if os.path.exists(previous):
-        shutil.copyfile(previous, candidate)  # Keras only loads files named *.weights.h5
-    if not (os.path.exists(candidate) and _loads(model, candidate)):
-        raise storage.CorruptRunError(
-            f"backup {weights} cannot be loaded and has no loadable previous copy; delete {backup_dir} to restart this run"
-        )
-    os.replace(candidate, weights)
-    if os.path.exists(f"{metadata}.bkp"):
-        shutil.copyfile(f"{metadata}.bkp", metadata)
-    elif os.path.exists(metadata):
-        os.remove(metadata)
-
-
 def backup_dir(run_dir, label, seed):
     return os.path.join(run_dir, "backups", f"{label}-seed{seed}")
 
 
 def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None, max_lr=None):
-    """One training run of `arm` at `rate` (ignored by arms that pick their own), resumable from its
-    backup in `run_dir`; returns its record for results.json. `fit_one_cycle` arms run their own
-    range test unless `max_lr` is given; the peak they trained to is stored in the backup folder,
-    so that a resumed run continues the same cycle."""
+    """One training run of `arm` at `rate` (ignored by arms that pick their own); returns its record
+    for results.json. The product's arms call `fit_one_cycle` as a user would (its own range test
+    and, on small data, its guard) unless `max_lr` is given.
+
+    A training killed before it finished starts again from its own start: the same seed gives the
+    same initial weights, range test and data order, so its result is the one an uninterrupted run
+    gives (a mid-training backup would resume with another data order). Its scratch folder
+    (`backups/LABEL-seedN`, the per-epoch log) is cleared first."""
     steps_per_epoch = math.ceil(len(dataset.x_train) / config.batch_size)
-    backups = backup_dir(run_dir, label or arm, seed)
-    peak_path = os.path.join(backups, "peak.json")
-    if max_lr is None and os.path.exists(peak_path):
-        max_lr = storage.read_json(peak_path)["max_lr"]
-
-    def fresh():
-        plan = arms.plan(
-            arm,
-            optimizer=config.optimizer,
-            rate=rate,
-            epochs=config.epochs,
-            steps_per_epoch=steps_per_epoch,
-            max_lr=max_lr,
-        )
-        return plan, seeded_model(dataset, plan.optimizer, seed, config.model)
-
-    plan, model = fresh()
-    if os.path.exists(os.path.join(backups, "latest.weights.h5")):
-        _check_backup(model, backups)  # loads it into `model`: a fresh one trains, Keras restores the backup
-        plan, model = fresh()
-    os.makedirs(backups, exist_ok=True)
+    scratch = backup_dir(run_dir, label or arm, seed)
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
+    plan = arms.plan(
+        arm,
+        optimizer=config.optimizer,
+        rate=rate,
+        epochs=config.epochs,
+        steps_per_epoch=steps_per_epoch,
+        max_lr=max_lr,
+    )
+    model = seeded_model(dataset, plan.optimizer, seed, config.model)
     divergence, log = (
         DivergenceRecorder(steps_per_epoch),
-        EpochLog(os.path.join(backups, "epochs.json"), dataset.metric),
+        EpochLog(os.path.join(scratch, "epochs.json"), dataset.metric),
     )
     callbacks = [divergence, log]
     if plan.schedule_free:
         callbacks.insert(0, schedule_free.AveragedEvaluation(dataset.x_train, config.batch_size))
-    callbacks.append(keras.callbacks.BackupAndRestore(backups, double_checkpoint=True))
     common = dict(
         validation_data=(dataset.x_val, dataset.y_val),
         epochs=plan.epochs,
@@ -239,30 +172,20 @@ def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None, ma
     )
     peak = guard = None
     if plan.fit_one_cycle is not None:
-        if "max_lr" not in plan.fit_one_cycle:
-            finder = onecycle.find_lr(
-                model,
-                dataset.x_train,
-                dataset.y_train,
-                batch_size=config.batch_size,
-                num_steps=config.num_steps,
-                verbose=0,
-            )
-            peak = finder.suggest(config.method)
-            storage.write_json(peak_path, {"max_lr": peak})
-        else:
-            peak = plan.fit_one_cycle["max_lr"]
-        kwargs = {**plan.fit_one_cycle, "max_lr": peak}
+        kwargs = dict(plan.fit_one_cycle)
+        if "max_lr" not in kwargs:
+            kwargs["suggestion"] = config.method
+            kwargs["find_lr_kwargs"] = {"num_steps": config.num_steps, "verbose": 0}
         with warnings.catch_warnings():  # the guard's choice goes into the record and the progress line
             warnings.filterwarnings("ignore", message="fit_one_cycle's guard")
             history = onecycle.fit_one_cycle(
                 model, dataset.x_train, dataset.y_train, callbacks=callbacks, **kwargs, **common
             )
-        guard = history.guard
+        peak, guard = history.schedule.peak_value, history.guard
         cycle = kwargs.get("cycle_momentum", onecycle.CYCLE_MOMENTUM)
         plan.learning_rate = history.schedule
         plan.momentum = history.schedule.momentum(*cycle) if cycle else arms.MOMENTUM
-        if guard is not None and guard["chose"] == "constant":  # what trained: the default rate, constant
+        if guard is not None and guard["chose"] == "constant":  # what trained: the compiled rate, constant
             plan.learning_rate, plan.momentum = guard["constant_rate"], arms.MOMENTUM
     else:
         model.fit(
