@@ -200,3 +200,35 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, mode
     assert code == 2 and message in err, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not out_dir.exists() or os.listdir(out_dir) == []
+
+
+def _csv(path, n, seed=0):
+    x, y = _table(n=n, seed=seed, classes=3)
+    rows = ["a,b,c,d,label", *(",".join(f"{v:.6f}" for v in row) + f",{int(t)}" for row, t in zip(x, y))]
+    path.write_text("\n".join(rows) + "\n")
+
+
+def test_resume_refuses_a_data_file_that_changed(tmp_path, capsys):
+    data, out_dir = tmp_path / "mine.csv", tmp_path / "run"
+    _csv(data, 120)
+    argv = ["compare", "--data", str(data), "--target", "label", "--arms", "constant-default", *FAST]
+    assert _run(capsys, *argv, "--out", str(out_dir))[0] == 0
+    before = (out_dir / "results.json").read_text()
+    _csv(data, 90)  # same columns, fewer rows
+    code, _, err = _run(capsys, "compare", "--resume", str(out_dir))
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "the data" in err and str(data) in err and "differs" in err
+    assert (out_dir / "results.json").read_text() == before  # nothing written
+
+
+def test_resume_refuses_options_that_differ_from_the_stored_run(tmp_path, capsys):
+    data, out_dir = tmp_path / "mine.csv", tmp_path / "run"
+    _csv(data, 120)
+    argv = ["compare", "--data", str(data), "--target", "label", "--arms", "constant-default", *FAST]
+    assert _run(capsys, *argv, "--out", str(out_dir))[0] == 0
+    code, _, err = _run(capsys, "compare", "--resume", str(out_dir), "--epochs", "5")
+    assert code == 2 and "--epochs" in err and "Received: --epochs 5" in err and "Traceback" not in err
+    code, _, err = _run(capsys, "compare", "--resume", str(out_dir), "--seeds", "1")
+    assert code == 2 and "may add seeds" in err
+    code, _, err = _run(capsys, "compare", "--resume", str(out_dir), "--epochs", "1", "--verbose", "0")
+    assert code == 0  # the stored value again, and the progress shown: accepted

@@ -117,6 +117,36 @@ def _drop_trainings(run_dir, names):
         storage.write_json(path, results)
 
 
+RESUME_OPTIONS = (
+    "seeds",
+    "arms",
+    "verbose",
+)  # --resume may add seeds and arms, and change only the progress shown
+
+
+def _check_resume_options(args, config):
+    """With --resume the run continues as it was configured: an option given that differs from the
+    stored one is an error naming both (--seeds may only grow, --arms only add)."""
+    from onecycle.experiments.config import to_dict
+
+    stored = to_dict(config)
+    for field in dataclasses.fields(COMMANDS[args.command]):
+        if field.name in RESUME_OPTIONS or not hasattr(args, field.name):
+            continue
+        given = getattr(args, field.name)
+        if given != stored.get(field.name):
+            flag = field.name if field.metadata.get("positional") else f"--{field.name.replace('_', '-')}"
+            raise ConfigError(
+                f"{flag}: {args.resume!r} was run with {flag} {stored.get(field.name)!r}; --resume continues it "
+                f"as it was. Received: {flag} {given!r} (start a new run folder to change it)"
+            )
+    if getattr(args, "seeds", None) is not None and args.seeds < config.seeds:
+        raise ConfigError(
+            f"--seeds: {args.resume!r} was run with --seeds {config.seeds}; --resume may add seeds, not drop them. "
+            f"Received: --seeds {args.seeds}"
+        )
+
+
 def _run(args):
     from onecycle.experiments import report, runner, storage
 
@@ -151,6 +181,7 @@ def _run(args):
             raise ConfigError(f"--resume: {args.resume!r} holds no config.json")
         rerun = _rerun_names(rerun_arg) if rerun_arg else []
         config = from_dict(storage.read_json(config_path))
+        _check_resume_options(args, config)
         config.out = args.resume
         if getattr(args, "seeds", 0) > config.seeds:  # more seeds for a finished run: --resume DIR --seeds N
             config.seeds = args.seeds

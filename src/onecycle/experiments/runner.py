@@ -1,5 +1,6 @@
 """Runs the commands of the harness: range test, training runs, comparisons. Uses the public library API."""
 
+import hashlib
 import math
 import os
 import shutil
@@ -7,6 +8,7 @@ import time
 import warnings
 
 import keras
+import numpy as np
 
 import onecycle
 from onecycle.experiments import arms, models, progress, report, schedule_free, storage, summary
@@ -297,6 +299,30 @@ def _needs_range_test(config):
     return any(not (grid and a.baseline) for a in centred)
 
 
+def _digest(*arrays):
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def fingerprint_of(dataset, config):
+    """Digests of the data as trained on (every split, after standardizing) and of the model's
+    source (the file of a PATH.py:FUNCTION model, else its name), stored in results.json: `--resume`
+    refuses a run folder whose data or model changed since."""
+    splits = (dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val, dataset.x_test, dataset.y_test)
+    model = config.model if isinstance(config.model, str) or config.model is None else repr(config.model)
+    source = str(model)
+    if isinstance(model, str) and ".py:" in model:
+        file = model.rsplit(":", 1)[0]
+        if os.path.isfile(file):
+            with open(file, "rb") as f:
+                source = f"{model}\n" + hashlib.sha256(f.read()).hexdigest()
+    return {"data": _digest(*splits), "model": hashlib.sha256(source.encode()).hexdigest()}
+
+
 def compare(config, resume=False, dataset=None):
     """`onecycle compare` / `onecycle train`: range test, every arm, rate and seed, results.json, report.
     `dataset`: a loaded `Dataset` (the Python API's arrays) instead of the config's."""
@@ -318,6 +344,16 @@ def compare(config, resume=False, dataset=None):
             "baselines": config.baseline_list(),
             "runs": [],
         }
+    fingerprint = fingerprint_of(dataset, config)
+    stored = results.get("fingerprint")
+    if stored is not None and stored != fingerprint:
+        changed = [key for key in fingerprint if stored.get(key) != fingerprint[key]]
+        what = {"data": f"the data ({config.data or config.dataset})", "model": f"the model ({config.model})"}
+        raise ConfigError(
+            f"--resume: {', '.join(what.get(k, k) for k in changed)} differs from what {path!r} was trained on; "
+            "resuming would mix two runs in one results.json (start a new run folder instead)"
+        )
+    results["fingerprint"] = fingerprint
     storage.write_json(os.path.join(path, "config.json"), to_dict(config))
     if results["max_lr"] is None and _needs_range_test(config):
         finder = range_test(config, dataset, verbose=_verbose(config) == 1)
