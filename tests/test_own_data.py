@@ -3,6 +3,7 @@ npz and csv, classification and regression, with and without validation and test
 
 import json
 import os
+import re
 
 import keras
 import numpy as np
@@ -232,3 +233,73 @@ def test_resume_refuses_options_that_differ_from_the_stored_run(tmp_path, capsys
     assert code == 2 and "may add seeds" in err
     code, _, err = _run(capsys, "compare", "--resume", str(out_dir), "--epochs", "1", "--verbose", "0")
     assert code == 0  # the stored value again, and the progress shown: accepted
+
+
+def _write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def _rows(n, make):
+    return "\n".join(make(i) for i in range(n)) + "\n"
+
+
+CSV_CASES = {
+    "missing": (
+        "a,b,label\n" + _rows(30, lambda i: f"{i},{'NA' if i == 7 else i % 5},{i % 2}"),
+        "column 'b' of .* has missing values .* on line\\(s\\) 9;",
+    ),
+    "question_mark": (
+        "a,b,label\n" + _rows(30, lambda i: f"{i},{'?' if i in (3, 4) else i % 5},{i % 2}"),
+        "column 'b' .* missing values .* line\\(s\\) 5, 6;",
+    ),
+    "stray_text": (
+        "a,b,label\n" + _rows(30, lambda i: f"{i},{'oops' if i == 2 else i % 5},{i % 2}"),
+        "column 'b' of .* is numeric but line\\(s\\) 4 hold 'oops'",
+    ),
+    "thousands": (
+        "a,b,label\n" + _rows(30, lambda i: f'{i},"{i + 1},234",{i % 2}'),
+        "column 'b' of .* thousands separators \\(e.g. '1,234'",
+    ),
+    "ids": (
+        "id,b,label\n" + _rows(60, lambda i: f"user{i:03d},{i % 5},{i % 2}"),
+        "column 'id' of .* is text with 60 distinct values",
+    ),
+    "duplicate_names": (
+        "a,a,label\n" + _rows(30, lambda i: f"{i},{i},{i % 2}"),
+        "names more than one column 'a'",
+    ),
+    "one_class": ("a,b,label\n" + _rows(30, lambda i: f"{i},{i % 3},1"), "at least 2 classes"),
+    "three_rows": ("a,label\n1,0\n2,1\n3,0\n", "has 3 data rows; at least 10 are needed"),
+}
+
+
+@pytest.mark.parametrize("case", list(CSV_CASES))
+def test_a_table_the_reader_refuses_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, case):
+    text, message = CSV_CASES[case]
+    data = _write(tmp_path / "t.csv", text)
+    out_dir = tmp_path / "run"
+    code, _, err = _run(capsys, "compare", "--data", data, "--target", "label", *FAST, "--out", str(out_dir))
+    assert code == 2, err
+    assert re.search(message, err), err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out_dir.exists()
+
+
+def test_a_byte_order_mark_and_a_rare_class_are_read_as_users_expect(tmp_path):
+    rows = _rows(40, lambda i: f"{i % 7},{'x' if i % 2 else 'y'},{2 if i in (5, 9) else i % 2}")
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufefflabel_free,kind,label\n".encode() + rows.encode())
+    data = datasets.load_file(str(path), "label")
+    assert data.task == "classification" and data.num_classes == 3
+    assert set(data.y_val.tolist()) == {0, 1, 2}  # stratified: the class of 2 rows is in both splits
+    assert set(data.y_train.tolist()) == {0, 1, 2}
+    assert "'kind' one-hot (2 categories)" in data.source
+
+
+def test_a_column_with_a_few_extreme_cells_is_named_in_a_warning_and_the_report(tmp_path):
+    rows = _rows(40, lambda i: f"{1e30 if i == 3 else -1e30 if i == 11 else i % 9},{i % 2}")
+    path = _write(tmp_path / "heavy.csv", "a,label\n" + rows)
+    with pytest.warns(UserWarning, match=r"column\(s\) 0 of x have a few values over 1000 interquartile"):
+        data = datasets.load_file(path, "label")
+    assert "warning: column(s) 0" in data.source

@@ -9,7 +9,9 @@ import dataclasses
 import gzip
 import os
 import pickle
+import re
 import struct
+import warnings
 import zipfile
 
 import numpy as np
@@ -400,6 +402,21 @@ def _regression_target(name, y):
     return y.astype(np.float32)
 
 
+HEAVY_TAIL = (
+    1000.0  # interquartile ranges from the median: beyond it a value swamps its column's standard deviation
+)
+
+
+def _heavy_tailed(x):
+    """Indices of the columns of a table with values beyond `HEAVY_TAIL` interquartile ranges from
+    the median (a few extreme cells that would dominate the standard deviation)."""
+    x = x.astype(np.float64)
+    low, median, high = np.percentile(x, [25, 50, 75], axis=0)
+    spread = high - low
+    far = np.abs(x - median).max(axis=0)
+    return [int(i) for i in np.nonzero((spread > 0) & (far > HEAVY_TAIL * spread))[0]]
+
+
 def from_arrays(name, x, y, validation_data=None, test_data=None, task=None, source="arrays", seed=0):
     """A `Dataset` from a user's arrays: validation carved from training (`USER_VAL_FRACTION`, fixed
     seed) when not given, test optional (empty when not given), inputs standardized with training
@@ -411,16 +428,15 @@ def from_arrays(name, x, y, validation_data=None, test_data=None, task=None, sou
         raise DatasetError(
             f"{name}: x must hold one row per sample and y one value per sample; got x {x.shape}, y {y.shape}"
         )
-    if len(x) < 2:
-        raise DatasetError(f"{name}: at least 2 training samples are needed, got {len(x)}")
+    if len(x) < MIN_ROWS:
+        raise DatasetError(f"{name}: at least {MIN_ROWS} samples are needed, got {len(x)}")
     task = task or _infer_task(y, name)
     if task not in ("classification", "regression"):
         raise DatasetError(f"{name}: task must be classification or regression, got {task!r}")
     if validation_data is None:
-        order = np.random.RandomState(seed).permutation(len(x))
-        n_val = max(1, int(round(USER_VAL_FRACTION * len(x))))
-        validation_data = (x[order[:n_val]], y[order[:n_val]])
-        x, y = x[order[n_val:]], y[order[n_val:]]
+        train_rows, val_rows = _split_rows(y, task, seed)
+        validation_data = (x[val_rows], y[val_rows])
+        x, y = x[train_rows], y[train_rows]
     x_val, y_val = (np.asarray(a) for a in validation_data)
     x_test, y_test = (np.asarray(a) for a in test_data) if test_data is not None else (x[:0], y[:0])
     y_val, y_test = (a[:, 0] if a.ndim == 2 and a.shape[1] == 1 else a for a in (y_val, y_test))
@@ -432,10 +448,24 @@ def from_arrays(name, x, y, validation_data=None, test_data=None, task=None, sou
             raise DatasetError(f"{name}: {which} must be numeric and finite")
     num_classes = 0
     if task == "classification":
+        if len(np.unique(y)) < 2:
+            raise DatasetError(
+                f"{name}: a classification needs at least 2 classes in the training split; "
+                f"it holds only {np.unique(y).tolist()}"
+            )
         classes, (y, y_val, y_test) = _encode_labels(name, (y, y_val, y_test))
         num_classes = max(2, len(classes))
     else:
         y, y_val, y_test = (_regression_target(name, a) for a in (y, y_val, y_test))
+    heavy = _heavy_tailed(x) if x.ndim == 2 else []
+    if heavy:
+        note = (
+            f"column(s) {', '.join(map(str, heavy))} of x have a few values over {HEAVY_TAIL:g} interquartile "
+            "ranges from the median: standardizing by the standard deviation squeezes their other values "
+            "together; clip or transform them first"
+        )
+        warnings.warn(f"{name}: {note}", stacklevel=2)
+        source = f"{source}; warning: {note}"
     x, x_val, x_test = standardize(*(a.astype(np.float64) for a in (x, x_val, x_test)))
     return Dataset(
         name=name,
@@ -473,68 +503,133 @@ def _load_npz(path, name, task):
     )
 
 
+MISSING_MARKERS = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "?")
+MAX_CATEGORIES = 50  # a text column with more distinct values (IDs, dates, free text) is refused
+MIN_ROWS = 10  # a table needs at least this many rows: a training and a validation split of some size
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def _lines(rows, limit=5):
+    """File line numbers (the header is line 1) of `rows`, a boolean mask over the data rows."""
+    found = (np.nonzero(np.asarray(rows))[0] + 2).tolist()
+    return ", ".join(map(str, found[:limit])) + (
+        f" and {len(found) - limit} more" if len(found) > limit else ""
+    )
+
+
 def _read_csv(path):
+    """The table as a pandas DataFrame of text cells, missing markers as NaN, header checked."""
     import csv
 
+    import pandas as pd
+
     try:
-        with open(path, newline="") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise DatasetError(f"--data: {path} is not a readable CSV file: {error}") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if len(rows) < 3:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = [(i, r) for i, r in enumerate(csv.reader(f), start=1) if any(cell.strip() for cell in r)]
+        header = rows[0][1] if rows else []
+        for line, row in rows[1:]:
+            if len(row) != len(header):
+                raise DatasetError(
+                    f"--data: {path} line {line} has {len(row)} fields; the header has {len(header)}"
+                )
+        frame = pd.read_csv(
+            path,
+            dtype=str,
+            na_values=list(MISSING_MARKERS),
+            keep_default_na=False,
+            skipinitialspace=True,
+            encoding="utf-8-sig",
+            skip_blank_lines=True,
+        )
+    except (OSError, UnicodeDecodeError, csv.Error, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        message = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        raise DatasetError(f"--data: {path} is not a readable CSV file: {message}") from None
+    header = [h.strip() for h in header]
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates:
+        raise DatasetError(f"--data: {path} names more than one column {', '.join(map(repr, duplicates))}")
+    frame.columns = header
+    frame = frame.apply(lambda column: column.str.strip())
+    frame = frame.replace(list(MISSING_MARKERS), np.nan)
+    if len(frame) < 2:
         raise DatasetError(f"--data: {path} needs a header row and at least 2 data rows")
-    header, body = [h.strip() for h in rows[0]], rows[1:]
-    for i, row in enumerate(body, start=2):
-        if len(row) != len(header):
-            raise DatasetError(f"--data: {path} line {i} has {len(row)} fields; the header has {len(header)}")
-    return header, [list(col) for col in zip(*[[c.strip() for c in r] for r in body])]
+    return frame
 
 
-def _numeric(column):
-    try:
-        return np.array([float(v) for v in column])
-    except ValueError:
-        return None
+def _numeric_column(path, name, column):
+    """The column as floats, or None when it is text. A column of numbers with a few cells that are
+    not numbers, or written with thousands separators, is an error naming the column and the rows."""
+    import pandas as pd
+
+    values = pd.to_numeric(column, errors="coerce")
+    present = column.notna().to_numpy()
+    bad = present & values.isna().to_numpy()
+    if not bad.any():
+        return values.to_numpy(dtype=np.float64)
+    text = column[present]
+    if text.map(lambda v: bool(_THOUSANDS.match(v))).any():
+        raise DatasetError(
+            f"--data: column {name!r} of {path} holds numbers written with thousands separators "
+            f"(e.g. {text[text.map(lambda v: bool(_THOUSANDS.match(v)))].iloc[0]!r}, line(s) "
+            f"{_lines(column.map(lambda v: isinstance(v, str) and bool(_THOUSANDS.match(v))))}); remove the separators"
+        )
+    if bad.sum() <= 0.1 * present.sum():  # mostly numbers: a stray cell, not a text column
+        raise DatasetError(
+            f"--data: column {name!r} of {path} is numeric but line(s) {_lines(bad)} hold "
+            f"{', '.join(repr(v) for v in column[bad].unique()[:3])}; fix or remove those cells"
+        )
+    return None
 
 
 def _load_csv(path, name, target, task, seed):
-    header, columns = _read_csv(path)
+    frame = _read_csv(path)
+    header = list(frame.columns)
     if target is None:
         raise DatasetError(
             f"--target: a CSV needs the name of its target column (one of {', '.join(header)})"
         )
     if target not in header:
         raise DatasetError(f"--target: {target!r} is not a column of {path} (columns: {', '.join(header)})")
-    raw_y = columns[header.index(target)]
-    if any(v == "" for v in raw_y):
-        raise DatasetError(f"--target: column {target!r} of {path} has empty values")
-    numeric_y = _numeric(raw_y)
-    y = numeric_y if numeric_y is not None else np.array(raw_y)
+    if len(frame) < MIN_ROWS:
+        raise DatasetError(f"--data: {path} has {len(frame)} data rows; at least {MIN_ROWS} are needed")
+    missing = frame.isna().to_numpy()
+    if missing.any():
+        column = header[int(np.nonzero(missing.any(axis=0))[0][0])]
+        raise DatasetError(
+            f"--data: column {column!r} of {path} has missing values ({', '.join(MISSING_MARKERS[1:])} or empty) "
+            f"on line(s) {_lines(frame[column].isna())}; fill or drop them first"
+        )
+    raw_y = frame[target]
+    numeric_y = _numeric_column(path, target, raw_y)
+    y = numeric_y if numeric_y is not None else raw_y.to_numpy(dtype=str)
     if numeric_y is not None and np.all(numeric_y == np.round(numeric_y)):
         y = numeric_y.astype(np.int64)
-    order = np.random.RandomState(seed).permutation(len(y))
-    n_val = max(1, int(round(USER_VAL_FRACTION * len(y))))
-    train_rows = order[n_val:]
-    features = []
-    for column_name, column in zip(header, columns):
+    task = task or _infer_task(y, name)
+    train_rows, val_rows = _split_rows(y, task, seed)
+    features, notes = [], []
+    for column_name in header:
         if column_name == target:
             continue
-        if any(v == "" for v in column):
-            raise DatasetError(
-                f"--data: column {column_name!r} of {path} has empty values; fill or drop them first"
-            )
-        values = _numeric(column)
+        column = frame[column_name]
+        values = _numeric_column(path, column_name, column)
         if values is not None:
             features.append(values[:, None])
-        else:  # a categorical column: one-hot over the categories of the training rows
-            categories = sorted({column[i] for i in train_rows})
-            codes = np.array([categories.index(v) if v in categories else -1 for v in column])
-            features.append((codes[:, None] == np.arange(len(categories))[None, :]).astype(np.float64))
+            continue
+        categories = sorted(set(column.iloc[train_rows]))
+        distinct = len(set(column))
+        if distinct > MAX_CATEGORIES or (distinct == len(column) and distinct >= MIN_ROWS):
+            raise DatasetError(
+                f"--data: column {column_name!r} of {path} is text with {distinct} distinct values "
+                f"(e.g. {column.iloc[0]!r}: an ID, a date or free text?); at most {MAX_CATEGORIES} are one-hot "
+                "encoded: drop the column or encode it yourself"
+            )
+        codes = np.array([categories.index(v) if v in categories else -1 for v in column])
+        features.append((codes[:, None] == np.arange(len(categories))[None, :]).astype(np.float64))
+        notes.append(f"{column_name!r} one-hot ({len(categories)} categories)")
     if not features:
         raise DatasetError(f"--data: {path} has no feature column besides the target {target!r}")
     x = np.concatenate(features, axis=1)
-    val_rows = order[:n_val]
+    described = "numeric columns standardized" + (f"; {', '.join(notes)}" if notes else "")
     return from_arrays(
         name,
         x[train_rows],
@@ -542,8 +637,26 @@ def _load_csv(path, name, target, task, seed):
         (x[val_rows], y[val_rows]),
         None,
         task,
-        source=f"{path} (target {target!r}; numeric columns standardized, categorical one-hot)",
+        source=f"{path} (target {target!r}; {described})",
     )
+
+
+def _split_rows(y, task, seed):
+    """Training and validation rows (`USER_VAL_FRACTION`, fixed seed); stratified for a
+    classification, so that every class with at least 2 rows is in both splits."""
+    rng = np.random.RandomState(seed)
+    if task != "classification":
+        order = rng.permutation(len(y))
+        n_val = max(1, int(round(USER_VAL_FRACTION * len(y))))
+        return order[n_val:], order[:n_val]
+    train, val = [], []
+    for value in np.unique(y):
+        rows = rng.permutation(np.nonzero(y == value)[0])
+        n_val = int(round(USER_VAL_FRACTION * len(rows))) if len(rows) > 1 else 0
+        n_val = max(n_val, 1) if len(rows) > 1 else 0
+        val += rows[:n_val].tolist()
+        train += rows[n_val:].tolist()
+    return rng.permutation(train), rng.permutation(val)
 
 
 def is_table_file(path):
