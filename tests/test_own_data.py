@@ -303,3 +303,71 @@ def test_a_column_with_a_few_extreme_cells_is_named_in_a_warning_and_the_report(
     with pytest.warns(UserWarning, match=r"column\(s\) 0 of x have a few values over 1000 interquartile"):
         data = datasets.load_file(path, "label")
     assert "warning: column(s) 0" in data.source
+
+
+BAD_MODELS = """
+import keras
+
+def one_output(input_shape, num_outputs):
+    inputs = keras.Input(input_shape)
+    return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
+
+def five_classes(input_shape, num_outputs):
+    inputs = keras.Input(input_shape)
+    return keras.Model(inputs, keras.layers.Dense(5, activation="softmax")(inputs))
+
+def fixed_input(input_shape, num_outputs):
+    inputs = keras.Input((7,))
+    return keras.Model(inputs, keras.layers.Dense(num_outputs, activation="softmax")(inputs))
+
+def logits(input_shape, num_outputs):
+    inputs = keras.Input(input_shape)
+    return keras.Model(inputs, keras.layers.Dense(num_outputs)(inputs))
+"""
+
+
+@pytest.mark.parametrize(
+    "function, message",
+    [
+        ("one_output", r"returns outputs of shape \(1,\); the task needs \(3,\)"),
+        ("five_classes", r"returns outputs of shape \(5,\); the task needs \(3,\)"),
+        ("fixed_input", r"fails on the data's inputs of shape \(4,\)"),
+    ],
+)
+def test_a_model_that_does_not_fit_the_task_is_one_line_exit_2_and_nothing_written(
+    tmp_path, capsys, function, message
+):
+    (tmp_path / "bad.py").write_text(BAD_MODELS)
+    data = tmp_path / "t.csv"
+    _csv(data, 60)
+    out_dir = tmp_path / "run"
+    code, _, err = _run(
+        capsys,
+        "compare",
+        "--data",
+        str(data),
+        "--target",
+        "label",
+        "--model",
+        f"{tmp_path / 'bad.py'}:{function}",
+        *FAST,
+        "--out",
+        str(out_dir),
+    )
+    assert code == 2 and re.search(message, err), err
+    assert len(err.strip().splitlines()) == 1 and not out_dir.exists()
+
+
+def test_a_classifier_ending_in_logits_trains_with_a_loss_from_logits(tmp_path):
+    (tmp_path / "m.py").write_text(BAD_MODELS)
+    from onecycle.experiments import models, runner
+
+    data = tmp_path / "t.csv"
+    _csv(data, 60)
+    dataset = datasets.load_file(str(data), "label")
+    model = models.for_dataset(dataset, f"{tmp_path / 'm.py'}:logits")
+    runner.compile_for(model, dataset, keras.optimizers.SGD(0.1))
+    assert model.loss.get_config()["from_logits"] is True
+    model = models.for_dataset(dataset, "mlp")
+    runner.compile_for(model, dataset, keras.optimizers.SGD(0.1))
+    assert model.loss.get_config()["from_logits"] is False

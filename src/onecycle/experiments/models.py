@@ -235,13 +235,28 @@ def build(spec, dataset):
         raise ModelError(f"--model: {shown!r} failed to build: {type(error).__name__}: {error}") from None
     if not isinstance(model, keras.Model):
         raise ModelError(f"--model: {shown!r} must return a keras.Model, got {type(model).__name__}")
-    shape = tuple(model.output.shape[1:]) if hasattr(model, "output") else None
-    if shape is not None and shape != (outputs,):
+    try:
+        sample = keras.ops.convert_to_numpy(model(dataset.x_train[:2], training=False))
+    except Exception as error:
+        raise ModelError(
+            f"--model: {shown!r} fails on the data's inputs of shape {tuple(dataset.x_train.shape[1:])}: "
+            f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+        ) from None
+    shape = tuple(sample.shape[1:])
+    if shape != (outputs,):
         raise ModelError(
             f"--model: {shown!r} returns outputs of shape {shape}; the task needs ({outputs},) "
-            f"({'one linear output' if outputs == 1 else f'a softmax over {outputs} classes'})"
+            f"({'one linear output' if outputs == 1 else f'{outputs} class probabilities or logits'})"
         )
     return model
+
+
+def gives_logits(model, x):
+    """True when a classifier's outputs on `x` are not probabilities (each row in [0, 1] summing to 1):
+    logits, which the harness's loss then takes with `from_logits=True`."""
+    sample = keras.ops.convert_to_numpy(model(x[:2], training=False)).astype("float64")
+    probabilities = (sample >= 0).all() and (sample <= 1).all() and abs(sample.sum(axis=-1) - 1).max() < 1e-3
+    return not probabilities
 
 
 def for_dataset(dataset, spec=None):

@@ -63,11 +63,14 @@ class EpochLog(keras.callbacks.Callback):
 
 
 def compile_for(model, dataset, optimizer):
-    """Compile with the loss and metric of the dataset's task (cross-entropy and accuracy, or MSE and RMSE)."""
+    """Compile with the loss and metric of the dataset's task (cross-entropy and accuracy, or MSE and
+    RMSE). A classifier may end in probabilities (a softmax) or in logits: the loss takes either."""
     if dataset.task == "regression":
         model.compile(optimizer, "mse", metrics=[keras.metrics.RootMeanSquaredError(name="rmse")])
     else:
-        model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
+        logits = models.gives_logits(model, dataset.x_train)
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=logits)
+        model.compile(optimizer, loss, metrics=["accuracy"])
 
 
 def seeded_model(dataset, optimizer, seed, model=None):
@@ -124,6 +127,7 @@ def range_test(config, dataset, verbose):
 def find_lr(config):
     """`onecycle find-lr`: writes finder.json, finder.png and config.json; returns the result."""
     dataset = config.load_data(config.seed)
+    models.for_dataset(dataset, config.model)  # a bad model: nothing written
     path = prepare_run_dir(config)
     storage.write_json(os.path.join(path, "config.json"), to_dict(config))
     result = range_test(config, dataset, verbose=1)
@@ -327,6 +331,9 @@ def compare(config, resume=False, dataset=None):
     """`onecycle compare` / `onecycle train`: range test, every arm, rate and seed, results.json, report.
     `dataset`: a loaded `Dataset` (the Python API's arrays) instead of the config's."""
     dataset = dataset or config.load_data(0)
+    model_description = models.describe(
+        models.for_dataset(dataset, config.model)
+    )  # a bad model: nothing written
     path = config.out_dir() if resume else prepare_run_dir(config)
     results_path = os.path.join(path, "results.json")
     results = storage.read_json(results_path) if resume and os.path.exists(results_path) else None
@@ -338,7 +345,7 @@ def compare(config, resume=False, dataset=None):
                 "metric": dataset.metric,
                 **dataset.sizes(),
             },
-            "model": models.describe(models.for_dataset(dataset, config.model)),
+            "model": model_description,
             "finder": None,
             "max_lr": config.max_lr,
             "baselines": config.baseline_list(),
