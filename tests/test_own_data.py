@@ -371,3 +371,27 @@ def test_a_classifier_ending_in_logits_trains_with_a_loss_from_logits(tmp_path):
     model = models.for_dataset(dataset, "mlp")
     runner.compile_for(model, dataset, keras.optimizers.SGD(0.1))
     assert model.loss.get_config()["from_logits"] is False
+
+
+def test_compare_leaves_the_users_matplotlib_backend_as_it_was(tmp_path):
+    import importlib
+
+    import matplotlib
+
+    import onecycle.experiments.report
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # a backend that is not the harness's Agg
+    importlib.reload(onecycle.experiments.report)  # what importing it does, again
+
+    x, y = _table(n=60, classes=3)
+
+    def small(input_shape, num_outputs):
+        inputs = keras.Input(input_shape)
+        return keras.Model(inputs, keras.layers.Dense(num_outputs, activation="softmax")(inputs))
+
+    compare(small, x, y, epochs=1, seeds=1, arms=["constant-default"], lrs="none", out=str(tmp_path / "r"))
+    after = matplotlib.get_backend()
+    matplotlib.use(before)
+    assert after == "svg"
+    assert (tmp_path / "r" / "report.md").exists() and (tmp_path / "r" / "val_metric.png").exists()

@@ -8,14 +8,16 @@ Adam arm `beta_1=0.9`. The baselines with a warm-up (`cosine`, `wsd`, `linear`) 
 from a tenth of the peak over the first `WARMUP_FRACTION` of the steps.
 """
 
+from __future__ import annotations
+
 import dataclasses
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import keras
+import onecycle  # its names import on first use: planning arms loads no Keras backend
 
-import onecycle
-from onecycle.experiments import schedule_free
-from onecycle.optimizers import SGD, Adam
+if TYPE_CHECKING:
+    import keras
 
 OPTIMIZERS = ("sgd", "adam")
 KERAS_DEFAULT_LR = {"sgd": 0.01, "adam": 0.001}
@@ -70,8 +72,8 @@ class Arm:
 def make_optimizer(name, learning_rate, momentum=MOMENTUM):
     """`onecycle.optimizers.SGD` ("sgd") or `Adam` ("adam") with a rate and a momentum / beta_1."""
     if name == "sgd":
-        return SGD(learning_rate=learning_rate, momentum=momentum)
-    return Adam(learning_rate=learning_rate, beta_1=momentum)
+        return onecycle.optimizers.SGD(learning_rate=learning_rate, momentum=momentum)
+    return onecycle.optimizers.Adam(learning_rate=learning_rate, beta_1=momentum)
 
 
 def _plain(learning_rate, optimizer):
@@ -88,6 +90,8 @@ def _warmup(rate, total):
 
 
 def _cosine(optimizer, rate, total):
+    import keras
+
     warmup, start = _warmup(rate, total)
     schedule = keras.optimizers.schedules.CosineDecay(
         start, decay_steps=max(1, total - round(warmup)), warmup_target=rate, warmup_steps=round(warmup)
@@ -113,6 +117,8 @@ def _linear(optimizer, rate, total):
 
 
 def _schedule_free(optimizer, rate, total):
+    from onecycle.experiments import schedule_free
+
     warmup, _ = _warmup(rate, total)
     return {
         "optimizer": schedule_free.ScheduleFreeAdamW(learning_rate=rate, warmup_steps=round(warmup)),
@@ -122,6 +128,8 @@ def _schedule_free(optimizer, rate, total):
 
 
 def _schedule_free_default(optimizer, rate, total):
+    from onecycle.experiments import schedule_free
+
     return {
         "optimizer": schedule_free.ScheduleFreeAdamW(),
         "learning_rate": SCHEDULE_FREE_DEFAULT_LR,

@@ -148,8 +148,6 @@ def _check_resume_options(args, config):
 
 
 def _run(args):
-    from onecycle.experiments import report, runner, storage
-
     if args.command == "docs":
         from onecycle.experiments import docs
 
@@ -163,6 +161,8 @@ def _run(args):
             raise SystemExit(1)
         return
     if args.command == "report":
+        from onecycle.experiments import report
+
         if not os.path.isfile(os.path.join(args.run_dir, "results.json")):
             raise ConfigError(f"run_dir: {args.run_dir!r} holds no results.json")
         config, results = report.load_folder(args.run_dir)
@@ -174,6 +174,7 @@ def _run(args):
     if rerun_arg and not getattr(args, "resume", None):
         raise ConfigError(f"--rerun needs --resume RUN_DIR. Received: --rerun {rerun_arg!r} alone")
     if getattr(args, "resume", None):
+        from onecycle.experiments import runner, storage
         from onecycle.experiments.config import from_dict
 
         config_path = os.path.join(args.resume, "config.json")
@@ -195,7 +196,9 @@ def _run(args):
         _, path = runner.compare(config, resume=True)
         print(f"report: {os.path.join(path, 'report.md')}")
         return
-    config = _config(args)
+    config = _config(args)  # argument errors before any backend is loaded
+    from onecycle.experiments import runner
+
     if args.command == "find-lr":
         result, path = runner.find_lr(config)
         print(f"suggested max learning rate ({config.method}): {result.suggest(config.method):.4g}")
@@ -213,21 +216,26 @@ def _baseline_folders(value, run_dir):
     return [os.path.relpath(os.path.abspath(f), os.path.abspath(run_dir)) for f in folders]
 
 
+def _quiet_backend(args):
+    """TensorFlow's C++ log (oneDNN, CPU instructions, absl) stays out of the command's output unless
+    the user asks for Keras' own output (`--verbose 2`) or sets `TF_CPP_MIN_LOG_LEVEL` themselves."""
+    if getattr(args, "verbose", None) != 2:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
 def main(argv=None):
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit:  # --help, or a bad option already reported in one line
         return exit.code
-    from onecycle.experiments.datasets import DatasetError
-    from onecycle.experiments.docs import DocsError
-    from onecycle.experiments.models import ModelError
-    from onecycle.experiments.storage import CorruptRunError
+    from onecycle.experiments.errors import USER_ERRORS
 
+    _quiet_backend(args)
     try:
         _run(args)
     except SystemExit as exit:
         return exit.code
-    except (ConfigError, DatasetError, CorruptRunError, DocsError, ModelError) as error:
+    except USER_ERRORS as error:
         print(f"onecycle: error: {error}", file=sys.stderr)
         return 2
     except (

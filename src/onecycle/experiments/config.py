@@ -6,14 +6,11 @@ import os
 
 from onecycle import DEFAULT_SUGGESTION, SUGGESTION_METHODS
 from onecycle.experiments import arms, datasets
+from onecycle.experiments.errors import ConfigError
 
 AUTO_GRID_EXPONENTS = (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5)
 CENTERED_GRID_EXPONENTS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 DEFAULT_USER_EPOCHS = 20
-
-
-class ConfigError(ValueError):
-    """A bad option: the message names the option and the value."""
 
 
 def _positive_rate(value):

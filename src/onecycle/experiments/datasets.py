@@ -16,12 +16,10 @@ import zipfile
 
 import numpy as np
 
+from onecycle.experiments.errors import DatasetError
+
 FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
 DATA_DIR_ENV = "ONECYCLE_DATA_DIR"
-
-
-class DatasetError(ValueError):
-    """A dataset that is missing or malformed; the message says where it looked and what to do."""
 
 
 @dataclasses.dataclass

@@ -33,12 +33,9 @@ import re
 import numpy as np
 
 from onecycle.experiments import benchmark_tables, report, stats, storage, summary
+from onecycle.experiments.errors import DocsError
 
 BLOCK = re.compile(r"(<!-- generated: (?P<spec>[^\n]*?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
-
-
-class DocsError(ValueError):
-    """A marker that names an unknown kind or a missing file."""
 
 
 def _table(run_dir):

@@ -13,6 +13,8 @@ import sys
 import keras
 from keras import layers
 
+from onecycle.experiments.errors import ModelError
+
 
 def cnn(input_shape, num_classes, width=32, convs_per_block=1, dropout=0.5):
     """Conv blocks (`convs_per_block` 3x3 ReLU convs, then 2x2 max-pool), doubling the filters each
@@ -156,10 +158,6 @@ def resnet9(input_shape, num_classes, width=16, augmentation=True, cutout=0, per
     h = layers.Rescaling(0.125)(h)  # Page's logit scale: max-pooled features make large logits
     outputs = layers.Activation("softmax", dtype="float32")(h)
     return keras.Model(inputs, outputs, name="resnet9")
-
-
-class ModelError(ValueError):
-    """A `--model` that cannot be loaded or does not build a model; the message says which."""
 
 
 def _named_mlp(input_shape, num_outputs):

@@ -7,14 +7,21 @@ product is always compared with the best baseline that was run, wherever it was 
 import os
 import warnings
 
-import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from onecycle import LRFinderResult, schedule_values
+from onecycle.experiments import arms, milestones, stats, storage, summary
 
-from onecycle import LRFinderResult, schedule_values  # noqa: E402
-from onecycle.experiments import arms, milestones, stats, storage, summary  # noqa: E402
+
+def _figure(rows=1, cols=1, **kwargs):
+    """A figure on its own Agg canvas, and its axes: the user's matplotlib backend and pyplot's
+    figures are left alone (a notebook stays as it was)."""
+    figsize = kwargs.pop("figsize")
+    figure = Figure(figsize=figsize)
+    FigureCanvasAgg(figure)
+    return figure, figure.subplots(rows, cols, **kwargs)
 
 
 def load_folder(path):
@@ -53,11 +60,10 @@ def _first_of_each(runs):
 
 
 def save_finder_plot(result, path, method):
-    figure, ax = plt.subplots(figsize=(6, 4))
+    figure, ax = _figure(figsize=(6, 4))
     result.plot(ax=ax, method=method)
     ax.set_title("Learning-rate range test")
     storage.save_figure(figure, path)
-    plt.close(figure)
 
 
 def _plotted_groups(runs):
@@ -71,7 +77,7 @@ def _plotted_groups(runs):
 
 
 def save_schedule_plot(runs, names, path):
-    figure, (ax_lr, ax_m) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    figure, (ax_lr, ax_m) = _figure(2, 1, figsize=(7, 6), sharex=True)
     for key, group in _plotted_groups(runs).items():
         run = group[0]
         total = run["planned_epochs"] * run["steps_per_epoch"]
@@ -88,12 +94,11 @@ def save_schedule_plot(runs, names, path):
     ax_lr.legend(fontsize=7)
     ax_lr.set_title("Schedules of the arms")
     storage.save_figure(figure, path)
-    plt.close(figure)
 
 
 def save_metric_plot(runs, names, table, title, path):
     metric = table["rows"][0]["metric"]
-    figure, ax = plt.subplots(figsize=(7, 4.5))
+    figure, ax = _figure(figsize=(7, 4.5))
     groups = summary.groups(runs)
     lows = []
     for key, group in groups.items():
@@ -124,7 +129,6 @@ def save_metric_plot(runs, names, table, title, path):
     ax.legend(fontsize=7)
     ax.set_title(f"{title}: validation {metric} (mean ± std over seeds)")
     storage.save_figure(figure, path)
-    plt.close(figure)
 
 
 def fmt(value, metric, std=None, signed=False):

@@ -9,9 +9,7 @@ import sys
 import keras
 import numpy as np
 
-
-class CorruptRunError(ValueError):
-    """A run file that exists but cannot be read back."""
+from onecycle.experiments.errors import CorruptRunError
 
 
 def _clean(value):
