@@ -16,6 +16,7 @@ import numpy as np
 from keras import ops
 
 from onecycle import checks, data
+from onecycle import keras_internals as internals
 from onecycle.files import write_json_atomically
 from onecycle.groups import rate_groups, rate_ratios
 from onecycle.schedules import Piecewise
@@ -149,11 +150,11 @@ class _Snapshot:
             list(model.variables) + list(model.optimizer.variables) + list(model.metrics_variables)
         )
         self.values = [_to_numpy(v) for v in self.variables]
-        self.learning_rates = [g.optimizer._learning_rate for g in self.groups]
+        self.learning_rates = [internals.learning_rate(g.optimizer) for g in self.groups]
 
     def restore(self):
         for group, rate in zip(self.groups, self.learning_rates):
-            group.optimizer._learning_rate = rate
+            internals.swap_learning_rate(group.optimizer, rate)
         for variable, value in zip(self.variables, self.values):
             variable.assign(value)
         self.model.train_function = None  # the traced step reads the learning-rate object
@@ -176,15 +177,9 @@ def _global_random_state():
 
         backend_state = torch.get_rng_state()
     elif keras.backend.backend() == "tensorflow":
-        rng = _tf_op_seeds()  # TensorFlow draws each new op's seed (tf.data's shuffle) from it
+        rng = internals.tf_op_seed_stream()  # TensorFlow draws each new op's seed (tf.data's shuffle) from it
         backend_state = rng.getstate() if rng is not None else None
     return random.getstate(), np.random.get_state(), backend_state
-
-
-def _tf_op_seeds():
-    from tensorflow.python.eager import context  # private: the stream `tf.random.set_seed` seeds
-
-    return getattr(context.context(), "_rng", None)
 
 
 def _restore_global_random_state(state):
@@ -197,8 +192,8 @@ def _restore_global_random_state(state):
         import torch
 
         torch.set_rng_state(backend_state)
-    elif _tf_op_seeds() is not None:
-        _tf_op_seeds().setstate(backend_state)
+    elif internals.tf_op_seed_stream() is not None:
+        internals.tf_op_seed_stream().setstate(backend_state)
 
 
 def _build(model, first_x):
@@ -283,10 +278,9 @@ def find_lr(
     ratios = rate_ratios(snapshot.groups) if len(snapshot.groups) > 1 else [1.0]
     try:
         for group, ratio in zip(snapshot.groups, ratios):
-            group.optimizer._learning_rate = Piecewise(
-                [num_steps - 1], [start_lr * ratio, end_lr * ratio], [shape], name="RangeTest"
-            )
-            group.optimizer._iterations.assign(0)
+            sweep = Piecewise([num_steps - 1], [start_lr * ratio, end_lr * ratio], [shape], name="RangeTest")
+            internals.swap_learning_rate(group.optimizer, sweep)
+            internals.reset_step(group.optimizer)
         model.train_function = None
         record = _run(
             model,

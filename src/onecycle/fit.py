@@ -10,9 +10,10 @@ import keras
 from keras.optimizers.schedules import LearningRateSchedule
 
 from onecycle import checks, data, suggestions
+from onecycle import keras_internals as internals
 from onecycle.callbacks import ScheduleLogger
 from onecycle.finder import find_lr
-from onecycle.groups import rate_groups, rate_ratios
+from onecycle.groups import nominal_rate, rate_groups, rate_ratios
 from onecycle.schedules import CYCLE_MOMENTUM, OneCycle, Piecewise
 
 
@@ -74,28 +75,8 @@ def _per_group(name, value, count):
     return [value] * count
 
 
-def _set_rate(optimizer, rate):
-    """Keras' own setter for a schedule: it untracks the rate variable it replaces, so that the
-    optimizer saved to `.keras` has the variables its config rebuilds (else Keras skips loading the
-    optimizer's state, step count included, and the cycle restarts)."""
-    if isinstance(rate, LearningRateSchedule) or callable(rate):
-        optimizer.learning_rate = rate
-    elif isinstance(optimizer._learning_rate, keras.Variable):
-        optimizer._learning_rate.assign(rate)
-    else:  # a float where there was a schedule: a tracked variable, as Keras' constructor makes
-        variable = keras.Variable(
-            float(rate),
-            name="learning_rate",
-            dtype=keras.config.floatx(),
-            trainable=False,
-            aggregation="only_first_replica",
-        )
-        optimizer._track_variable(variable)
-        optimizer._learning_rate = variable
-
-
 def _install(optimizer, learning_rate, momentum):
-    _set_rate(optimizer, learning_rate)
+    internals.install_learning_rate(optimizer, learning_rate)
     name = _scheduled_momentum_name(optimizer)
     if momentum is not None and name is None:
         warnings.warn(
@@ -201,12 +182,12 @@ def fit_one_cycle(
     for group, peak in zip(rate_groups(model.optimizer), peaks):
         schedule = OneCycle(peak, epochs * batches, **(schedule_kwargs or {}))
         momentum = schedule.momentum(*cycle_momentum) if cycle_momentum else None
-        start_step = int(keras.ops.convert_to_numpy(group.optimizer._iterations))
+        start_step = internals.current_step(group.optimizer)
         schedules.append(schedule)
         rates.append(schedule.shifted(start_step))
         momenta.append(momentum and momentum.shifted(start_step))
     choice = None
-    constant = [_constant(compiled_rate(g.optimizer)) for g in rate_groups(model.optimizer)]
+    constant = [_constant(nominal_rate(g.optimizer)) for g in rate_groups(model.optimizer)]
     if not explicit and _guarded(guard, model, x, y, steps_per_epoch, validation_split, fit_kwargs):
         choice = _guard(model, x, y, epochs, batch_size, rates, momenta, constant, fit_kwargs)
     if choice is None or choice["chose"] == "onecycle":
@@ -346,17 +327,6 @@ def _finite(value, higher):
     if value == value and abs(value) != float("inf"):
         return value
     return -float("inf") if higher else float("inf")
-
-
-def compiled_rate(optimizer) -> float:
-    """The rate an optimizer was compiled with: its rate variable, a `Piecewise` schedule's peak, or
-    any other schedule's value at the optimizer's current step."""
-    rate = optimizer._learning_rate
-    if isinstance(rate, Piecewise):
-        return rate.peak_value
-    if isinstance(rate, LearningRateSchedule) or callable(rate):
-        return float(keras.ops.convert_to_numpy(rate(optimizer._iterations)))
-    return float(keras.ops.convert_to_numpy(rate))
 
 
 def _constant(rate):

@@ -19,6 +19,7 @@ import numpy as np
 from keras import ops
 
 from onecycle import checks
+from onecycle import keras_internals as internals
 from onecycle.optimizers import inner_optimizer
 
 
@@ -40,7 +41,7 @@ def rate_groups(optimizer: keras.optimizers.Optimizer) -> list[RateGroup]:
     optimizer = inner_optimizer(optimizer)
     if not isinstance(optimizer, keras.optimizers.MultiOptimizer):
         return [RateGroup(None, optimizer)]
-    mapping = optimizer._optimizer_map
+    mapping = internals.optimizer_map(optimizer)
     default = getattr(mapping, "default_optimizer", None)
     keys = {}
     if isinstance(mapping, keras.optimizers.OptimizerMap):
@@ -58,7 +59,7 @@ def rate_groups(optimizer: keras.optimizers.Optimizer) -> list[RateGroup]:
 def nominal_rate(optimizer: keras.optimizers.Optimizer) -> float:
     """The rate an optimizer was given: the float, or a schedule's peak (its value at step 0 for a
     schedule that has no `peak_value`)."""
-    rate = optimizer._learning_rate
+    rate = internals.learning_rate(optimizer)
     if hasattr(rate, "peak_value"):
         return float(rate.peak_value)
     if callable(rate):

@@ -22,6 +22,8 @@ layer's state put back afterwards so that the next epoch's dropout and augmentat
 import keras
 import numpy as np
 
+from onecycle import keras_internals as internals
+
 BN_BATCHES = 50  # training batches that recompute batch-norm statistics at x
 
 
@@ -39,8 +41,7 @@ class ScheduleFreeAdamW(keras.optimizers.ScheduleFreeAdamW):
         beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
         if self.warmup_steps > 0:
             lr = lr * ops.minimum(step / ops.cast(self.warmup_steps, dtype), 1.0)
-        index = self._get_variable_index(variable)
-        z, velocity = self._momentums[index], self._velocities[index]
+        z, velocity, _ = internals.adam_slots(self, variable)
         z_old = ops.copy(z)  # a value, not the variable: the step below updates z in place
         x_old = (ops.convert_to_tensor(variable) - (1.0 - beta_1) * z_old) / beta_1
         self.assign_add(velocity, (ops.square(gradient) - velocity) * (1.0 - beta_2))
@@ -63,14 +64,21 @@ def averaged_weights(model):
     beta_1 = float(optimizer.beta_1)
     out = []
     for variable in model.trainable_variables:
-        z = optimizer._momentums[optimizer._get_variable_index(variable)]  # Keras keeps z here
+        z = internals.adam_slots(optimizer, variable)[0]  # Keras keeps z here
         y_value, z_value = _values([variable, z])
         out.append((y_value - (1.0 - beta_1) * z_value) / beta_1)
     return out
 
 
 def _batch_norm_layers(model):
-    return [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    return [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+def _all_layers(layer):
+    """`layer` and every layer nested in it, depth first (models and layers that hold `layers`)."""
+    yield layer
+    for inner in getattr(layer, "layers", None) or []:
+        yield from _all_layers(inner)
 
 
 def _random_states(model):
