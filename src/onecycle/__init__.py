@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib as _importlib
+import os as _os
+import sys as _sys
 from importlib import metadata as _metadata
 from typing import TYPE_CHECKING
 
@@ -49,6 +51,13 @@ if TYPE_CHECKING:  # what static tools (type checkers, the API site) read
     from onecycle.suggestions import METHODS as SUGGESTION_METHODS
     from onecycle.suggestions import Suggestion, suggest
     from onecycle.weight_decay import WDFinderResult, find_wd
+
+
+# `import onecycle` registers its serializable schedules and optimizers with Keras, so that
+# `keras.saving.load_model` finds them. The `onecycle` command alone defers even these until it
+# trains, so that its --help and argument errors load no backend.
+if _os.path.basename(_sys.argv[0] if _sys.argv else "") != "onecycle":
+    from onecycle import optimizers, schedules  # noqa: F401
 
 
 def __getattr__(name):
