@@ -150,3 +150,35 @@ def test_suggest_edges_of_the_finite_points_and_of_skip_start():
     # 4 * (1 - 0.5) == 2: the first two are skipped
     assert onecycle.suggest(lrs, [0.1, 0.2, 1.0, 2.0], skip_start=0.5).index == 2
     assert onecycle.OneCycle(1.0, 10).name == "OneCycle"
+
+
+@pytest.mark.backend_independent
+def test_centered_median_has_no_lag_and_ignores_non_finite_points():
+    from onecycle import suggestions
+
+    losses = np.array([5.0, 1.0, 1.0, 9.0, 1.0, np.nan, 1.0])
+    np.testing.assert_array_equal(suggestions.centered_median(losses, half_width=1), [3, 1, 1, 1, 5, 1, 1])
+    step = np.r_[np.ones(10), np.full(10, 3.0)]
+    smooth = suggestions.centered_median(step, half_width=3)
+    assert smooth[9] == 1.0 and smooth[10] == 3.0  # the jump stays where it is
+
+
+@pytest.mark.backend_independent
+def test_edge_is_a_tenth_of_the_rate_where_the_curve_climbs_half_way_back():
+    from onecycle import suggestions
+
+    lrs = np.geomspace(1e-4, 10.0, 100)
+    # start at 2.0, a valley at 1.0 from index 40 to 59, then a climb of 0.1 a step
+    losses = np.r_[
+        np.full(30, 2.0), np.linspace(2.0, 1.0, 10), np.full(20, 1.0), 1.0 + 0.1 * np.arange(1, 41)
+    ]
+    # half-way back is 1.5; at index 64 the window 54..74 holds six 1.0s and 1.1 ... 2.5, whose
+    # median (the 11th of 21) is 1.5
+    found = suggestions.edge(lrs, losses)
+    assert found.index == 64 and found.lr == pytest.approx(lrs[64] / 10)
+    flat = np.r_[np.linspace(2.0, 1.0, 50), np.full(50, 1.05)]  # never climbs back: the last rate
+    assert suggestions.edge(lrs, flat) == (pytest.approx(1.0), 99)
+    # the raw losses are what it reads: LRFinderResult passes them for "edge"
+    result = onecycle.LRFinderResult(lrs, losses, np.full(100, 7.0))
+    assert result.suggestion("edge") == found
+    assert onecycle.suggest(lrs, losses, "edge") == found  # skip_start does not apply

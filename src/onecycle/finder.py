@@ -20,7 +20,7 @@ from onecycle import keras_internals as internals
 from onecycle.files import write_json_atomically
 from onecycle.groups import rate_groups, rate_ratios
 from onecycle.schedules import Piecewise
-from onecycle.suggestions import DEFAULT_METHOD, Suggestion
+from onecycle.suggestions import DEFAULT_METHOD, RAW_METHODS, Suggestion
 from onecycle.suggestions import suggest as suggest_lr
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class LRFinderResult:
 
     def suggestion(self, method: str = DEFAULT_METHOD) -> Suggestion:
         """The `Suggestion(lr, index)` of `method` ("valley", "steepest" or "minimum")."""
-        return suggest_lr(self.lrs, self.smoothed_losses, method)
+        return suggest_lr(self.lrs, self.losses if method in RAW_METHODS else self.smoothed_losses, method)
 
     def suggest(self, method: str = DEFAULT_METHOD) -> float:
         """The suggested maximum learning rate. Methods: "minimum" (default: a tenth of the rate at

@@ -55,7 +55,41 @@ def valley(lrs, losses):
     return Suggestion(float(lrs[index]), index)
 
 
-METHODS = {"valley": valley, "steepest": steepest, "minimum": minimum}
+HALF_WIDTH = 10  # points either side of the running median: 0.4 of a decade at 200 steps over 8 decades
+
+
+def centered_median(losses: ArrayLike, half_width: int = HALF_WIDTH) -> np.ndarray:
+    """The running median of the finite losses over a centered window (shorter at the ends): a
+    smoothing without the lag of an exponential moving average."""
+    values = np.asarray(losses, dtype=float)
+    out = np.full(values.shape, np.nan)
+    for i in range(values.size):
+        window = values[max(0, i - half_width) : i + half_width + 1]
+        window = window[np.isfinite(window)]
+        if window.size:
+            out[i] = np.median(window)
+    return out
+
+
+def edge(lrs, losses):
+    """A tenth of the rate at the curve's edge, on the raw losses of every batch.
+
+    The edge is the first rate past the lowest point of the centered running median at which that
+    median has climbed back half-way from its lowest value to its start (the median of the first
+    10% of the losses); the last rate of the test when it never does (a network with batch norm
+    whose loss stays bounded). Chosen in the image study (docs/RECIPE.md) for moving least from
+    seed to seed: where the lowest point of a flat valley wanders, the climb out of it does not."""
+    curve = centered_median(losses)
+    low = int(np.nanargmin(curve))
+    start = float(np.nanmedian(np.asarray(losses, dtype=float)[: max(1, len(losses) // 10)]))
+    level = curve[low] + 0.5 * (start - curve[low])
+    above = np.nonzero(curve[low:] >= level)[0]
+    index = low + int(above[0]) if above.size else len(lrs) - 1
+    return Suggestion(float(lrs[index]) / 10.0, index)
+
+
+METHODS = {"valley": valley, "steepest": steepest, "minimum": minimum, "edge": edge}
+RAW_METHODS = ("edge",)  # methods that read the raw losses of every batch (they smooth without lag)
 
 
 def suggest(
@@ -63,8 +97,11 @@ def suggest(
 ) -> Suggestion:
     """The suggestion of `method` on the finite points of a curve, after its first `skip_start` part.
 
-    The first points of a range test sit at rates too small to move the loss; like fastai, the first
-    10% are left out. Raises `ValueError` when fewer than 2 finite points remain.
+    `losses`: the smoothed losses for "minimum", "steepest" and "valley"; the raw loss of every batch
+    for "edge" (`RAW_METHODS`), which smooths them itself and reads the whole curve (its start is
+    the level it measures the climb against; `skip_start` does not apply). The first points of a
+    range test sit at rates too small to move the loss; like fastai, the other methods leave out the
+    first 10%. Raises `ValueError` when fewer than 2 finite points remain.
     """
     checks.one_of("method", method, tuple(METHODS))
     skip_start = checks.float_in("skip_start", skip_start, 0.0, 1.0, high_open=True)
@@ -80,6 +117,7 @@ def suggest(
         raise ValueError(
             f"A suggestion needs at least 2 finite points on the curve. Received: {finite.size} of {losses.size}"
         )
-    finite = finite[int(skip_start * finite.size) :] if finite.size * (1 - skip_start) >= 2 else finite
+    if method not in RAW_METHODS and finite.size * (1 - skip_start) >= 2:
+        finite = finite[int(skip_start * finite.size) :]
     lr, index = METHODS[method](lrs[finite], losses[finite])
     return Suggestion(lr, int(finite[index]))
