@@ -395,3 +395,21 @@ def test_compare_leaves_the_users_matplotlib_backend_as_it_was(tmp_path):
     matplotlib.use(before)
     assert after == "svg"
     assert (tmp_path / "r" / "report.md").exists() and (tmp_path / "r" / "val_metric.png").exists()
+
+
+def _softmax_model(input_shape, num_outputs):
+    inputs = keras.Input(input_shape)
+    return keras.Model(inputs, keras.layers.Dense(num_outputs, activation="softmax")(inputs))
+
+
+def test_the_python_api_names_its_parameters_and_takes_what_it_promises(tmp_path):
+    x, y = _table(n=60, classes=3)
+    with pytest.raises(
+        ValueError, match=r"Argument `validation_data` must be a pair \(x, y\). Received: a tuple of 1"
+    ):
+        compare(_softmax_model, x, y, epochs=1, validation_data=(x,))
+    with pytest.raises(ValueError, match=r"`epochs`: must be a positive integer") as caught:
+        compare(_softmax_model, x, y, epochs=0)
+    assert "--" not in str(caught.value)
+    result = compare(_softmax_model, x, y, epochs=1, seeds=1, arms="constant-default, onecycle", lrs="none")
+    assert {row["base_arm"] for row in result.summary} == {"constant-default", "onecycle"}

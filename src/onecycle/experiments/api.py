@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -22,6 +23,11 @@ class ComparisonResult:
     selection: dict
     results: dict
     report: str | None
+
+
+def _as_parameters(message):
+    """A command-line message with its options (`--grid-seeds`) named as `compare`'s parameters."""
+    return re.sub(r"--([a-z][a-z-]*)", lambda m: f"`{m.group(1).replace('-', '_')}`", message)
 
 
 def compare(
@@ -49,15 +55,26 @@ def compare(
 
     Validation data is carved from `x, y` (20%, fixed seed) when not given; `test_data` is optional.
     Inputs are standardized with training statistics. `arms`: names of
-    `onecycle.experiments.arms.REGISTRY` (default: every arm of the CLI's default list); `lrs`:
+    `onecycle.experiments.arms.REGISTRY`, a list or one comma-separated string (default: every arm
+    of the CLI's default list); `lrs`:
     "auto", "none" or a list of rates for the grids; `optimizer`: "sgd" or "adam" (default: adam
     for tables, sgd otherwise); `task`: "classification" or "regression" (default: inferred from
-    `y`).
+    `y`). Bad arguments raise `ValueError` naming the parameter; a model that does not fit the
+    data raises before anything is written.
     """
+    for name, pair in (("validation_data", validation_data), ("test_data", test_data)):
+        if pair is not None and (not isinstance(pair, (tuple, list)) or len(pair) != 2):
+            shown = (
+                f"a {type(pair).__name__} of {len(pair)}" if isinstance(pair, (tuple, list)) else repr(pair)
+            )
+            raise ValueError(f"Argument `{name}` must be a pair (x, y). Received: {shown}")
     dataset = datasets.from_arrays(
         getattr(build_model, "__name__", "model"), x, y, validation_data, test_data, task
     )
-    names = list(arms) if arms is not None else list(arms_registry.DEFAULT_ARMS)
+    if isinstance(arms, str):
+        names = [a.strip() for a in arms.split(",") if a.strip()]
+    else:
+        names = list(arms) if arms is not None else list(arms_registry.DEFAULT_ARMS)
     if not isinstance(lrs, str):
         lrs = ",".join(str(float(r)) for r in lrs)
     work = None if out else tempfile.mkdtemp(prefix="onecycle-compare-")
@@ -75,7 +92,10 @@ def compare(
         overwrite=overwrite or work is not None,
         verbose=verbose,
     )
-    config.validate()
+    try:
+        config.validate()
+    except config_module.ConfigError as error:  # worded for the command line: name the parameter instead
+        raise ValueError(_as_parameters(str(error))) from None
     config.model = build_model
     try:
         results, path = runner.compare(config, dataset=dataset)
