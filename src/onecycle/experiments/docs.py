@@ -103,7 +103,7 @@ def _headline(run_dirs, where="."):
         )
         first = (
             f"{report.fmt(product['test_mean'], metric, product['test_std'])} ({product['epochs']} epochs, "
-            f"{product['seeds']} seeds)"
+            f"{product['seeds']} seeds; {report.what_ran(product) or 'peak ' + format(product['lr'], '.3g')})"
             if product
             else "not run"
         )
@@ -153,7 +153,8 @@ def _arms(run_dirs, where="."):
             )
             cells.append(f"{c['verdict']} ({c['against']}{figures})")
         first = (
-            f"{report.fmt(product['test_mean'], metric, product['test_std'])} ({product['seeds']} seeds)"
+            f"{report.fmt(product['test_mean'], metric, product['test_std'])} ({product['seeds']} seeds; "
+            f"{report.what_ran(product) or 'peak ' + format(product['lr'], '.3g')})"
             if product
             else "not run"
         )

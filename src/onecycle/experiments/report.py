@@ -160,7 +160,7 @@ def rows_table(table):
         diverged = f"{r['diverged_runs']} (steps {r['diverged_steps']})" if r["diverged_runs"] else "0"
         wall = f"{r['wall_time_mean']:.0f}" if r["wall_time_mean"] is not None else "n/a"
         lines.append(
-            f"| {r['arm']} | {r['lr']:.3g} | {r['epochs']} | {r['seeds']} "
+            f"| {r['arm']} | {what_ran(r) or format(r['lr'], '.3g')} | {r['epochs']} | {r['seeds']} "
             f"| {fmt(r['final_val_mean'], metric, r['final_val_std'])} "
             f"| {fmt(r['best_val_mean'], metric, r['best_val_std'])} | {fmt(r['test_mean'], metric, r['test_std'])} "
             f"| {reached} | {wall} | {diverged} |"
@@ -202,6 +202,23 @@ def comparisons_table(table):
 def product_row(table):
     """The row of the `onecycle` arm (None when the run has none)."""
     return next((r for r in table["rows"] if r["base_arm"] == "onecycle"), None)
+
+
+def what_ran(row):
+    """Per seed, what a row of the product trained (its own range test's peak, or the guard's constant
+    rate), e.g. "1cycle to 0.157, 0.119, 0.912" or "s0 constant 0.001 (guard), s1 1cycle to 0.0320";
+    None for rows whose rate is the same on every seed."""
+    if not row.get("per_seed"):
+        return None
+    runs = row["per_seed"]
+    if all(r["ran"] == "1cycle" for r in runs):
+        return "1cycle to " + ", ".join(f"{r['rate']:.3g}" for r in runs)
+    return ", ".join(
+        f"s{r['seed']} constant {r['rate']:.3g} (guard)"
+        if r["ran"] == "constant"
+        else f"s{r['seed']} 1cycle to {r['rate']:.3g}"
+        for r in runs
+    )
 
 
 def no_comparison(table):
@@ -261,7 +278,9 @@ def command_line(config):
 
 
 EXPLANATION = (
-    "Mean ± sample standard deviation (ddof=1) over seeds. Rates are the constant rate or the peak. "
+    "Mean ± sample standard deviation (ddof=1) over seeds. Rates are the constant rate or the peak; for the "
+    "arms that run their own range test, what each seed trained: 1cycle to its own peak, or the constant "
+    "rate the guard fell back to. "
     "Every baseline family's rate is chosen on validation data by {statistic}; the test split chooses "
     'nothing. "Epochs to best constant-rate val": for each seed, the first epoch at which the arm\'s '
     "validation curve reaches that seed's best value of the best constant rate ({baseline}); the mean over "

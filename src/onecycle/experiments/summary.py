@@ -85,9 +85,18 @@ def _row(name, key, runs, higher, metric):
     row["wall_time_mean"] = stats.mean_std(
         [r["epochs"][-1]["wall_time"] if r["epochs"] else None for r in runs]
     )[0]
+    row["per_seed"] = [_what_ran(r) for r in sorted(runs, key=lambda r: r["seed"])] if peaks else None
     row["diverged_runs"] = sum(r["diverged_step"] is not None for r in runs)
     row["diverged_steps"] = [r["diverged_step"] for r in runs if r["diverged_step"] is not None]
     return row
+
+
+def _what_ran(run):
+    """What a training of a product arm ran: 1cycle to its peak, or the guard's constant rate."""
+    guard = run.get("guard")
+    if guard and guard.get("chose") == "constant":
+        return {"seed": run["seed"], "ran": "constant", "rate": guard["constant_rate"]}
+    return {"seed": run["seed"], "ran": "1cycle", "rate": run.get("peak_lr")}
 
 
 def _better(a, b, higher):
