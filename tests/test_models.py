@@ -92,3 +92,21 @@ def test_the_gpu_networks_training_step_compiles():
     x = np.random.default_rng(0).normal(size=(8, 16, 16, 3)).astype("float32")
     history = model.fit(x, np.arange(8) % 10, epochs=1, batch_size=4, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_the_named_resnet9_compiles_on_jax_and_keeps_the_stored_crop_on_tensorflow():
+    from onecycle.experiments import datasets, runner
+
+    rng = np.random.default_rng(0)
+    dataset = datasets.from_arrays(
+        "tiny", rng.normal(size=(20, 16, 16, 3)), rng.integers(0, 2, 20), task="classification"
+    )
+    model = runner.seeded_model(dataset, keras.optimizers.SGD(0.01), 0, "resnet9")
+    names = {type(layer).__name__ for layer in model.layers}
+    if keras.backend.backend() == "tensorflow":
+        assert "RandomCrop" in names  # the augmentation of the stored CIFAR-10 runs
+    else:
+        assert "RandomPadCrop" in names and "RandomCrop" not in names
+        model.fit(dataset.x_train, dataset.y_train, batch_size=10, epochs=1, verbose=0)
+        if keras.backend.backend() == "jax":
+            assert model.jit_compile is True

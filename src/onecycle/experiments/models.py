@@ -169,7 +169,11 @@ def _named_cnn(input_shape, num_outputs):
 
 
 def _named_resnet9(input_shape, num_outputs):
-    return resnet9(input_shape, num_outputs)
+    """`--model resnet9`: on TensorFlow the batch-wide `RandomCrop` of the stored CIFAR-10 runs (the
+    model compiles without XLA there either way); on JAX and PyTorch the per-image `RandomPadCrop`,
+    whose every layer supports jit, so that the train step compiles (with `RandomCrop` Keras runs the
+    whole model eagerly there). A run's report names the crop layer it used."""
+    return resnet9(input_shape, num_outputs, per_image_crop=keras.backend.backend() != "tensorflow")
 
 
 # name -> builder (input_shape, num_outputs); `--model NAME`
