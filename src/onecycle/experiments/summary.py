@@ -130,7 +130,8 @@ def choose(rows, higher):
     """The best row of each baseline family at each budget, with the rates tried and whether the best
     sits at an edge of them (then the grid should be extended). Rows are ranked by their mean best
     validation value over the seeds every candidate ran (a grid may run on one seed, the chosen
-    rate then on all), so that every rate is judged on the same seeds."""
+    rate then on all), so that every rate is judged on the same seeds. A tie goes to the row whose
+    runs were stored first (`best_of`)."""
     chosen = []
     by_budget = {}
     for row in rows:
