@@ -39,11 +39,7 @@ def plot_lr_finder(result: LRFinderResult, ax: Axes | None = None, method: str =
     ax.axvline(lr, color="C3", linestyle="--", label=f"suggested ({method}): {lr:.3g}")
     low, high = np.nanmin(result.smoothed_losses), np.nanmax(result.smoothed_losses[: max(index + 1, 1)])
     ax.set_ylim(low - 0.1 * (high - low), high + 0.5 * (high - low) + 1e-12)
-    ax.set_xscale("log")
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("loss")
-    ax.legend(loc="best")
-    return ax
+    return _rate_axes(ax, "loss")
 
 
 def plot_wd_finder(result: WDFinderResult, ax: Axes | None = None, method: str = DEFAULT_METHOD) -> Axes:
@@ -62,9 +58,14 @@ def plot_wd_finder(result: WDFinderResult, ax: Axes | None = None, method: str =
     low = min(np.nanmin(c.smoothed_losses) for c in result.results)
     start = max(c.smoothed_losses[np.isfinite(c.smoothed_losses)][0] for c in result.results)
     ax.set_ylim(low - 0.1 * (start - low), start + 0.5 * (start - low) + 1e-12)
+    return _rate_axes(ax, "smoothed loss")
+
+
+def _rate_axes(ax, ylabel):
+    """A range test's axes: the rate on a log x axis, `ylabel` on y, the legend."""
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
-    ax.set_ylabel("smoothed loss")
+    ax.set_ylabel(ylabel)
     ax.legend(loc="best")
     return ax
 
