@@ -4,7 +4,8 @@ its raw figures and the machine and library versions it ran with (the harness's 
 import os
 import sys
 
-from onecycle.experiments import benchmark_tables, storage
+import benchmark_tables
+from onecycle.experiments import storage
 
 
 class StoredOutput:

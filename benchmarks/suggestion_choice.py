@@ -30,7 +30,9 @@ def _suggestions(record, rule):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+")
-    parser.add_argument("--post-hoc", default="", help="comma-separated suggestion methods of onecycle to add")
+    parser.add_argument(
+        "--post-hoc", default="", help="comma-separated suggestion methods of onecycle to add"
+    )
     parser.add_argument("--json")
     args = parser.parse_args()
     rules = dict(suggestion_spread.RULES)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from onecycle.experiments import docs
+import doc_tables as docs
 
 pytestmark = pytest.mark.backend_independent
 
@@ -154,9 +154,27 @@ def test_arms_table_gives_each_familys_paired_verdict(folder, tmp_path):
     # onecycle's test accuracy 0.88 and 0.90: 89.00 ± 1.41; against constant@0.1 +9.50 (se 0.50),
     # against cosine +5.50 (se 0.50), as in the verdicts above
     assert table[2] == (
-        "| [toy](run/report.md) (accuracy) | 89.00 ± 1.41 (2 seeds) | beats (constant@0.1 +9.50, se 0.50) "
+        "| [toy](run/report.md) (accuracy) | 89.00 ± 1.41 (2 seeds; peak 0.5) | beats (constant@0.1 +9.50, se 0.50) "
         "| beats (cosine +5.50, se 0.50) |"
     )
+
+
+def test_a_product_row_says_what_each_seed_ran(folder, tmp_path):
+    """Own range tests: each seed's peak, not their mean; a guard that fell back: its constant rate."""
+    results_path = tmp_path / "run" / "results.json"
+    results = json.loads(results_path.read_text())
+    for run in results["runs"]:
+        if run["arm"] == "onecycle":
+            run["lr"], run["peak_lr"] = 0.0, 0.157 if run["seed"] == 0 else 0.912
+    results_path.write_text(json.dumps(results))
+    table = docs.render(f"arms {folder}", where=str(tmp_path)).splitlines()
+    assert "89.00 ± 1.41 (2 seeds; 1cycle to 0.157, 0.912) |" in table[2]
+    for run in results["runs"]:
+        if run["arm"] == "onecycle" and run["seed"] == 1:
+            run["guard"] = {"chose": "constant", "constant_rate": 0.01}
+    results_path.write_text(json.dumps(results))
+    row = docs.render(f"headline {folder}").splitlines()[-1]
+    assert "(3 epochs, 2 seeds; s0 1cycle to 0.157, s1 constant 0.01 (guard))" in row
 
 
 def test_environment_table_lists_each_distinct_record(folder, tmp_path):

@@ -157,16 +157,18 @@ def test_grid_then_report_with_a_baseline_folder(tmp_path, capsys):
         f"intro\n<!-- generated: verdicts {product} -->\nstale\n<!-- end generated -->\n"
         f"<!-- generated: headline {product} -->\n<!-- end generated -->\nend\n"
     )
-    assert main(["docs", str(doc), "--check"]) == 1 and "stale" in doc.read_text()
-    assert main(["docs", str(doc)]) == 0
+    import doc_tables
+
+    assert doc_tables.main([str(doc), "--check"]) == 1 and "stale" in doc.read_text()
+    assert doc_tables.main([str(doc)]) == 0
     written = doc.read_text()
     assert "stale" not in written and written.startswith("intro\n") and written.endswith("end\n")
     assert "`onecycle`" in written and any(
         v in written for v in ("**beats**", "**ties with**", "**loses to**")
     )
-    assert main(["docs", str(doc), "--check"]) == 0
+    assert doc_tables.main([str(doc), "--check"]) == 0
     doc.write_text("<!-- generated: nonsense x -->\n<!-- end generated -->\n")
-    assert main(["docs", str(doc)]) == 2
+    assert doc_tables.main([str(doc)]) == 2
     capsys.readouterr()
 
 
@@ -277,7 +279,7 @@ def _recipe_record(dataset, metric, reference, effects):
 
 
 def test_recipe_table_puts_each_choice_against_each_task(tmp_path):
-    from onecycle.experiments import docs
+    import doc_tables as docs
 
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     a.write_text(json.dumps(_recipe_record("digits", "accuracy", "article", {"cosine": (0.01, 0.002)})))
@@ -295,7 +297,7 @@ def test_recipe_table_puts_each_choice_against_each_task(tmp_path):
 
 
 def test_recipe_goals_need_a_tie_with_cosine_and_a_win_over_keras(tmp_path):
-    from onecycle.experiments import docs
+    import doc_tables as docs
 
     def versus(gain, se):
         verdict = "beats" if gain > 2 * se else "loses" if gain < -2 * se else "tie"

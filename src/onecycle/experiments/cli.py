@@ -78,11 +78,6 @@ def build_parser():
         "--baselines",
         help="comma-separated run folders whose runs join the comparison (stored in results.json)",
     )
-    docs = sub.add_parser(
-        "docs", help="regenerate the generated tables of markdown files from the run folders they name"
-    )
-    docs.add_argument("files", nargs="+", metavar="FILE")
-    docs.add_argument("--check", action="store_true", help="write nothing; exit 1 when a file is out of date")
     return parser
 
 
@@ -148,18 +143,6 @@ def _check_resume_options(args, config):
 
 
 def _run(args):
-    if args.command == "docs":
-        from onecycle.experiments import docs
-
-        for path in args.files:
-            if not os.path.isfile(path):
-                raise ConfigError(f"FILE: {path!r} is not a file")
-        stale = docs.update(args.files, check=args.check)
-        for path in stale:
-            print(f"{'out of date' if args.check else 'updated'}: {path}")
-        if args.check and stale:
-            raise SystemExit(1)
-        return
     if args.command == "report":
         from onecycle.experiments import report
 

@@ -20,8 +20,4 @@ class CorruptRunError(ValueError):
     """A run file that exists but cannot be read back."""
 
 
-class DocsError(ValueError):
-    """A marker that names an unknown kind or a missing file."""
-
-
-USER_ERRORS = (ConfigError, DatasetError, ModelError, CorruptRunError, DocsError)
+USER_ERRORS = (ConfigError, DatasetError, ModelError, CorruptRunError)

@@ -1,8 +1,9 @@
 """Generated blocks in markdown files: every table and verdict in the docs comes from stored files.
 
-A block is written between two marker lines, and `onecycle docs FILE...` rewrites what lies between
-them from the files the opening marker names (paths relative to the repository root, where the
-command runs):
+A block is written between two marker lines, and `python benchmarks/doc_tables.py FILE...` rewrites
+what lies between them from the files the opening marker names (paths relative to the repository
+root, where the command runs). This project's own tooling, beside the benchmarks whose JSON it reads;
+it uses only the harness's public modules (report, summary, stats, storage):
 
     <!-- generated: rows docs/runs/digits -->
     ...
@@ -25,15 +26,22 @@ JSON_FILE...` (the defaults against the best cosine and Keras' default).
 `--check` writes nothing and fails when a file is out of date.
 """
 
+import argparse
 import json
 import math
 import os
 import re
+import sys
 
 import numpy as np
 
-from onecycle.experiments import benchmark_tables, report, stats, storage, summary
-from onecycle.experiments.errors import DocsError
+import benchmark_tables
+from onecycle.experiments import report, stats, storage, summary
+
+
+class DocsError(ValueError):
+    """A marker that names an unknown kind or a missing file."""
+
 
 BLOCK = re.compile(r"(<!-- generated: (?P<spec>[^\n]*?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
 
@@ -649,3 +657,29 @@ def update(paths, check=False):
             if not check:
                 storage.write_text(path, new)
     return stale
+
+
+def main(argv=None):
+    """`python benchmarks/doc_tables.py FILE... [--check]`: rewrite the generated blocks; with
+    `--check`, write nothing and exit 1 when a file is out of date."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when a file is out of date"
+    )
+    args = parser.parse_args(argv)
+    try:
+        for path in args.files:
+            if not os.path.isfile(path):
+                raise DocsError(f"FILE: {path!r} is not a file")
+        stale = update(args.files, check=args.check)
+    except (DocsError, storage.CorruptRunError) as error:
+        print(f"doc_tables: error: {error}", file=sys.stderr)
+        return 2
+    for path in stale:
+        print(f"{'out of date' if args.check else 'updated'}: {path}")
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,7 +1,7 @@
 """The tables of the benchmarks, computed from the raw figures they store.
 
 A benchmark prints these tables and stores its raw figures with `kind` set to one of `KINDS`;
-`onecycle docs` computes the same tables again from the stored file, so the docs' `--check`
+`doc_tables.py` computes the same tables again from the stored file, so the docs' `--check`
 compares figures, not text with text.
 """
 
