@@ -27,6 +27,9 @@ RUNS = [
     ("harness_cost", ["digits", "--quick"]),
     ("wd_cost", ["digits", "--quick"]),
     ("recipe", ["digits", "--quick", "--variants", "defaults,guard,cosine", "--schedule-free"]),
+    ("recipe", ["digits", "--quick", "--variants", "sgd,adamw-linear0", "--suggestion", "edge"]),
+    ("suggestion_spread", ["digits", "--quick", "--optimizer", "adamw"]),
+    ("cli_speed", ["--quick"]),
 ]
 if os.path.exists(CIFAR10):  # the shared data beside the checkout
     RUNS.append(("gpu_cifar10", ["--quick", "--data-dir", os.path.dirname(os.path.dirname(CIFAR10))]))

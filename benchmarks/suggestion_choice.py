@@ -33,6 +33,9 @@ def main():
     parser.add_argument(
         "--post-hoc", default="", help="comma-separated suggestion methods of onecycle to add"
     )
+    parser.add_argument(
+        "--no-choice", action="store_true", help="tasks outside the study: show the spreads, choose nothing"
+    )
     parser.add_argument("--json")
     args = parser.parse_args()
     rules = dict(suggestion_spread.RULES)
@@ -79,7 +82,11 @@ def main():
         mark = f"**{s['worst_spread']:.2f}**" if s["qualifies"] else f"{s['worst_spread']:.2f}"
         out.line(f"| `{rule_name}` | " + " | ".join(cells) + f" | {mark} | {s['distance']:.2f} |")
     out.line()
-    out.line(f"Chosen by the protocol's rule: `{chosen}` ({why}).")
+    if args.no_choice:
+        chosen = None
+        out.line("These tasks are outside the study: they choose nothing (bold: within 2 on every task).")
+    else:
+        out.line(f"Chosen by the protocol's rule: `{chosen}` ({why}).")
     if post_hoc:
         out.line(
             "Rules marked (post hoc) were added after these curves were seen; they choose nothing here, "
