@@ -413,3 +413,40 @@ def test_the_python_api_names_its_parameters_and_takes_what_it_promises(tmp_path
     assert "--" not in str(caught.value)
     result = compare(_softmax_model, x, y, epochs=1, seeds=1, arms="constant-default, onecycle", lrs="none")
     assert {row["base_arm"] for row in result.summary} == {"constant-default", "onecycle"}
+
+
+def _mlp1(input_shape, num_outputs):
+    inputs = keras.Input(input_shape)
+    hidden = keras.layers.Dense(16, activation="relu")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(num_outputs)(hidden))
+
+
+def test_a_regression_target_of_any_scale_trains_the_same_and_beats_the_mean(tmp_path):
+    """The harness trains on the standardized target and reports in its units: a price-like target
+    (mean 3e5, 400 rows, 20 epochs) and the same one times 1e7 give the same RMSE relative to their
+    scale, and every arm beats predicting the training mean."""
+    from onecycle.experiments import models
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 4))
+    shape = x[:, 0] * 0.8 + np.tanh(x[:, 1]) + 0.3 * rng.normal(size=400)
+    relative = []
+    for scale in (2.4e5, 2.4e12):
+        y = 1.25 * scale + scale * shape
+        result = compare(
+            models.REGISTRY["mlp"],
+            x[:320],
+            y[:320],
+            test_data=(x[320:], y[320:]),
+            epochs=20,
+            seeds=1,
+            arms="constant-default,onecycle",
+            lrs="none",
+        )
+        assert "target standardized for training" in result.results["dataset"]["source"]
+        mean_predictor = float(np.sqrt(np.mean((y[320:] - y[:320].mean()) ** 2)))
+        rows = {row["base_arm"]: row["test_mean"] for row in result.summary}
+        assert all(value < 0.8 * mean_predictor for value in rows.values()), (rows, mean_predictor)
+        relative.append({arm: value / scale for arm, value in rows.items()})
+    for arm in relative[0]:
+        assert relative[1][arm] == pytest.approx(relative[0][arm], rel=1e-2)

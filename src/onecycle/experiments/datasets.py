@@ -34,6 +34,9 @@ class Dataset:
     y_test: np.ndarray
     source: str
     num_classes: int = 0
+    # (mean, std) of a user's regression target on the training rows: the harness trains on it
+    # standardized and reports in its units (see `models.build`, `runner.compile_for`); None: raw
+    target_scale: tuple | None = None
 
     @property
     def metric(self):
@@ -444,7 +447,7 @@ def from_arrays(name, x, y, validation_data=None, test_data=None, task=None, sou
     for which, a in (("x_train", x), ("x_val", x_val), ("x_test", x_test)):
         if a.dtype.kind not in "iufb" or not np.all(np.isfinite(a.astype(np.float64))):
             raise DatasetError(f"{name}: {which} must be numeric and finite")
-    num_classes = 0
+    num_classes, target_scale = 0, None
     if task == "classification":
         if len(np.unique(y)) < 2:
             raise DatasetError(
@@ -455,6 +458,12 @@ def from_arrays(name, x, y, validation_data=None, test_data=None, task=None, sou
         num_classes = max(2, len(classes))
     else:
         y, y_val, y_test = (_regression_target(name, a) for a in (y, y_val, y_test))
+        mean, std = float(np.mean(y)), float(np.std(y))
+        target_scale = (mean, std if std > 0 else 1.0)
+        source = (
+            f"{source}; target standardized for training (mean {mean:.6g}, std {target_scale[1]:.6g}), "
+            "metrics in its own units"
+        )
     heavy = _heavy_tailed(x) if x.ndim == 2 else []
     if heavy:
         note = (
@@ -476,6 +485,7 @@ def from_arrays(name, x, y, validation_data=None, test_data=None, task=None, sou
         y_val=y_val,
         x_test=x_test,
         y_test=y_test,
+        target_scale=target_scale,
     )
 
 

@@ -250,6 +250,11 @@ def build(spec, dataset):
             f"--model: {shown!r} returns outputs of shape {shape}; the task needs ({outputs},) "
             f"({'one linear output' if outputs == 1 else f'{outputs} class probabilities or logits'})"
         )
+    if dataset.target_scale is not None:
+        mean, std = dataset.target_scale
+        inputs = keras.Input(dataset.x_train.shape[1:])
+        outputs = layers.Rescaling(std, offset=mean, name="target_units")(model(inputs))
+        model = keras.Model(inputs, outputs, name=model.name)
     return model
 
 

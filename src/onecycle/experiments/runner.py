@@ -62,11 +62,29 @@ class EpochLog(keras.callbacks.Callback):
         storage.write_json(self.path, self.epochs)
 
 
+def _scaled_mse(variance):
+    def mse_in_stds(y_true, y_pred):
+        y_true = keras.ops.cast(y_true, y_pred.dtype)
+        return (
+            keras.ops.mean(
+                keras.ops.square(y_pred - keras.ops.reshape(y_true, keras.ops.shape(y_pred))), axis=-1
+            )
+            / variance
+        )
+
+    return mse_in_stds
+
+
 def compile_for(model, dataset, optimizer):
     """Compile with the loss and metric of the dataset's task (cross-entropy and accuracy, or MSE and
     RMSE). A classifier may end in probabilities (a softmax) or in logits: the loss takes either."""
     if dataset.task == "regression":
-        model.compile(optimizer, "mse", metrics=[keras.metrics.RootMeanSquaredError(name="rmse")])
+        # a user's target (`target_scale`): the model ends in `target_units` (output * std + mean)
+        # and the loss is the MSE in standard deviations, as if trained on the standardized target;
+        # the RMSE metric stays in the target's units
+        variance = dataset.target_scale[1] ** 2 if dataset.target_scale else 1.0
+        loss = "mse" if variance == 1.0 else _scaled_mse(variance)
+        model.compile(optimizer, loss, metrics=[keras.metrics.RootMeanSquaredError(name="rmse")])
     else:
         logits = models.gives_logits(model, dataset.x_train)
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=logits)
