@@ -623,6 +623,11 @@ def _load_csv(path, name, target, task, seed):
         if values is not None:
             features.append(values[:, None])
             continue
+        if _dates(column):
+            raise DatasetError(
+                f"--data: column {column_name!r} of {path} holds dates (e.g. {column.iloc[0]!r}); the reader "
+                "does not encode them: drop the column or turn it into numbers yourself"
+            )
         categories = sorted(set(column.iloc[train_rows]))
         distinct = len(set(column))
         if distinct > MAX_CATEGORIES or (distinct == len(column) and distinct >= MIN_ROWS):
@@ -647,6 +652,14 @@ def _load_csv(path, name, target, task, seed):
         task,
         source=f"{path} (target {target!r}; {described})",
     )
+
+
+_DATE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?$")
+
+
+def _dates(column):
+    """True when every cell of a text column is written as a date (2024-01-31, 31/01/2024, ...)."""
+    return bool(column.map(lambda v: bool(_DATE.match(v))).all())
 
 
 def _split_rows(y, task, seed):
