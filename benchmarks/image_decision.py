@@ -114,7 +114,10 @@ def main():
     out.line()
     if unfinished:
         chosen = None
-        line = f"Unfinished: {', '.join(unfinished)} (no decision until every task has run; a partial file has no baselines yet)."
+        line = (
+            f"Unfinished: {', '.join(unfinished)} (no decision until every task has run; "
+            "a partial file has no baselines yet)."
+        )
     elif not ranked:
         chosen, line = None, "No variant has run on every task: no decision."
     else:
