@@ -282,7 +282,7 @@ class DatasetSpec:
 
     `loader(data_dir)` returns `(x_train, y_train), (x_test, y_test), source`; `val_fraction` of the
     training data becomes the validation split (fixed seed); `optimizer` and `epochs` are the
-    defaults of `compare` on it (the optimizer chosen on validation data, docs/RESULTS.md);
+    defaults of `compare` on it (Adam for tables and SGD for images: defaults, not choices the data made; docs/RESULTS.md);
     `model`: the harness model it uses (see `models.REGISTRY`)."""
 
     name: str
