@@ -454,3 +454,10 @@ def test_a_regression_target_of_any_scale_trains_the_same_and_beats_the_mean(tmp
         relative.append({arm: value / scale for arm, value in rows.items()})
     for arm in relative[0]:
         assert relative[1][arm] == pytest.approx(relative[0][arm], rel=1e-2)
+    for scale, kept in (
+        (1e-3, False),
+        (80.0, True),
+        (400.0, False),
+    ):  # inside 1e-2 to 1e2 the raw target is kept
+        data = datasets.from_arrays("t", x, 1.25 * scale + scale * shape, task="regression")
+        assert (data.target_scale is None) is kept and ("target raw" in data.source) is kept

@@ -403,9 +403,14 @@ def _regression_target(name, y):
     return y.astype(np.float32)
 
 
-HEAVY_TAIL = (
-    1000.0  # interquartile ranges from the median: beyond it a value swamps its column's standard deviation
-)
+HEAVY_TAIL = 1000.0  # interquartile ranges from the median: beyond it a value swamps its column's std
+# A user's regression target whose standard deviation is outside this range trains as if
+# standardized (the raw target cannot be learned in a few epochs at 2.4e5 or 2.4e12:
+# tests/test_own_data.py); inside it, the raw target is kept. On the bundled tables
+# (docs/benchmarks/target_scale.json) standardizing lost on Boston Housing (std 9) and diabetes (78),
+# won on friedman2 (361), and was mixed on friedman1 (5) and friedman3 (0.29); the upper bound was
+# set after seeing them (between 78 and 361), and no held-out table has checked it yet.
+RAW_TARGET_STD = (1e-2, 1e2)
 
 
 def _heavy_tailed(x):
@@ -459,11 +464,14 @@ def from_arrays(name, x, y, validation_data=None, test_data=None, task=None, sou
     else:
         y, y_val, y_test = (_regression_target(name, a) for a in (y, y_val, y_test))
         mean, std = float(np.mean(y)), float(np.std(y))
-        target_scale = (mean, std if std > 0 else 1.0)
-        source = (
-            f"{source}; target standardized for training (mean {mean:.6g}, std {target_scale[1]:.6g}), "
-            "metrics in its own units"
-        )
+        if std > 0 and not RAW_TARGET_STD[0] <= std <= RAW_TARGET_STD[1]:
+            target_scale = (mean, std)
+            source = (
+                f"{source}; target standardized for training (mean {mean:.6g}, std {std:.6g}: outside "
+                f"{RAW_TARGET_STD[0]:g}-{RAW_TARGET_STD[1]:g}), metrics in its own units"
+            )
+        else:
+            source = f"{source}; target raw (std {std:.6g})"
     heavy = _heavy_tailed(x) if x.ndim == 2 else []
     if heavy:
         note = (
