@@ -329,9 +329,11 @@ def markdown(path, config, results, table, finder):
     guarded = [r for r in results["runs"] if r.get("guard")]
     if guarded:
         constant = sum(r["guard"]["chose"] == "constant" for r in guarded)
+        judged = sorted({r["guard"].get("judged_by", "loss") for r in guarded})
         table_note = (
             f"- `fit_one_cycle`'s guard ran in {len(guarded)} training(s) of the `onecycle` arms and chose the "
-            f"optimizer's default rate held constant in {constant} of them (1cycle in the others)."
+            f"compiled rate held constant in {constant} of them (1cycle in the others), judged by "
+            f"{' and '.join(judged)} on its hold-out (what each seed ran: the table below)."
         )
     lines[2:2] = ["## Answer", "", *answer(table), *([table_note] if guarded else []), ""]
     lines += [
