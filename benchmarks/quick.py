@@ -33,6 +33,7 @@ RUNS = [
 ]
 if os.path.exists(CIFAR10):  # the shared data beside the checkout
     RUNS.append(("gpu_cifar10", ["--quick", "--data-dir", os.path.dirname(os.path.dirname(CIFAR10))]))
+    RUNS.append(("resnet9_backends", ["--quick", "--data-dir", os.path.dirname(os.path.dirname(CIFAR10))]))
 
 
 def main():
