@@ -265,6 +265,12 @@ def _train_variant(dataset, args, name, seed, suggestions):
     model = _model(dataset, _variant_optimizer(name, args), seed, model=args.model)
     model.optimizer.weight_decay = weight_decay or None
     kwargs = {"max_lr": peak, "guard": False, **kwargs(peak)}
+    if kwargs["guard"] is not False:
+        # the guard never overrides an explicit max_lr: let fit_one_cycle run the same range test
+        # (same model, same seed, same steps) and take its suggestion itself
+        del kwargs["max_lr"]
+        kwargs["suggestion"] = method or args.suggestion
+        kwargs["find_lr_kwargs"] = {"num_steps": args.steps, "seed": seed, "verbose": 0}
     epochs = max(1, args.epochs // kwargs.pop("epochs_divisor", 1))
     (x, y), validation = (dataset.x_train, dataset.y_train), (dataset.x_val, dataset.y_val)
     callbacks = []
@@ -284,7 +290,10 @@ def _train_variant(dataset, args, name, seed, suggestions):
     )
     if callbacks:
         history.history.pop(f"val_{dataset.metric}", None)  # the split's, not the validation set's
-    return {"lr": kwargs["max_lr"], **_outcome(model, history, dataset)}
+    outcome = {"lr": float(history.schedule.peak_value), **_outcome(model, history, dataset)}
+    if history.guard is not None:
+        outcome["guard"] = history.guard
+    return outcome
 
 
 def _train_baseline(dataset, args, arm, rate, seed):
