@@ -15,7 +15,8 @@ echo "== TensorFlow: every test"
 python -m pytest -q -rs -p no:cacheprovider -n 2 tests  # two workers: a quarter less wall time on two cores
 for backend in jax torch; do
   echo "== KERAS_BACKEND=$backend"
-  KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider -m "not slow and not backend_independent" \
+  workers=$([ "$backend" = jax ] && echo "-n 2" || echo "")  # PyTorch slows when two processes share the cores
+  KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider $workers -m "not slow and not backend_independent" \
     tests/test_curves.py tests/test_schedules.py tests/test_optimizers.py tests/test_finder.py tests/test_fit.py \
     tests/test_resume.py::test_backup_and_restore_mid_epoch_never_restarts_the_cycle tests/test_resume.py::test_a_training_interrupted_midway_restarts_and_matches_an_uninterrupted_run tests/test_faults.py tests/test_bad_input.py tests/test_groups.py tests/test_fine_tune.py tests/test_weight_decay.py \
     tests/test_numbers.py tests/test_tensorboard.py tests/test_own_data.py tests/test_models.py
