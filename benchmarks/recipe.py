@@ -521,12 +521,18 @@ def _variant_row(runs, name, reference, baselines, seeds, metric):
         "variant": name,
         "what": VARIANTS[name][0],
         "peak_mean": float(np.mean([runs[f"{name}/{s}"]["lr"] for s in seeds])),
+        "peaks": [runs[f"{name}/{s}"]["lr"] for s in seeds],
+        "guard_chose": [runs[f"{name}/{s}"].get("guard", {}).get("chose") for s in seeds],
         "final_val": stats.mean_std(list(val.values())),
         "test": stats.mean_std([runs[f"{name}/{s}"]["test"] for s in seeds]),
         "vs_reference": to_reference and to_reference.as_dict(),
         "vs_baselines": {key: p.as_dict() for key, p in versus.items()},
     }
-    cells = [f"`{name}`", row["what"], f"{row['peak_mean']:.3g}", _fmt(row["final_val"])]
+    ran = [
+        f"constant (guard; peak {p:.3g})" if chose == "constant" else f"{p:.3g}"
+        for p, chose in zip(row["peaks"], row["guard_chose"])
+    ]
+    cells = [f"`{name}`", row["what"], ", ".join(ran), _fmt(row["final_val"])]
     cells.append("reference" if to_reference is None else _delta(to_reference, metric))
     cells += [_delta(p, metric) for p in versus.values()] + [_fmt(row["test"])]
     return row, cells
@@ -571,7 +577,7 @@ def _report(out, dataset, args, runs, grid, seeds):
         baselines = [(f"cosine@{best_rate:.3g}", "best cosine"), ("keras-default", "Keras default")]
         if args.schedule_free:
             baselines.append(("schedule-free-default", "ScheduleFreeAdamW default"))
-    columns = ["arm", "what", "peak (mean)", f"final val {metric}", f"vs {args.reference} (val)"]
+    columns = ["arm", "what", "peak per seed", f"final val {metric}", f"vs {args.reference} (val)"]
     columns += [f"vs {label} (val)" for _, label in baselines] + [f"test {metric}"]
     if args.target is not None:
         columns.append(f"seeds reaching val {args.target:g}")
