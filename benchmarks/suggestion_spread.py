@@ -8,11 +8,12 @@ compared on the very same curves. The candidates were fixed before any curve was
 - `minimum`, `steepest`, `valley`: the rules of `onecycle.suggestions` on the bias-corrected
   exponential moving average (beta 0.98) of the losses, as `find_lr` records it.
 - `centered-minimum`: a tenth of the rate at the lowest point of a centered running median of the raw
-  losses (no lag; half-width `HALF_WIDTH` points).
+  losses (no lag; `onecycle.suggestions.centered_median`, half-width `HALF_WIDTH` points).
 - `edge-10`, `edge-30`: the "edge" of the curve divided by 10 or 30. The edge is the first rate past
   the lowest point of the centered running median at which that median has climbed back half-way
   from its lowest value to its starting value (the median of the first 10% of the losses); the last
-  rate of the test when it never does.
+  rate of the test when it never does (`onecycle.suggestions.edge`, which the study adopted; the
+  rules were first written here, and moved there unchanged: the same figures on all 70 stored curves).
 
     python benchmarks/suggestion_spread.py fashion_mnist --seeds 5 --json docs/benchmarks/spread_fashion_mnist.json
     python benchmarks/suggestion_spread.py cifar10 --model resnet9 --batch-size 128 --data-dir ../shared/data --seeds 5 ...
@@ -27,10 +28,10 @@ import time
 import numpy as np
 
 import onecycle
+from onecycle import suggestions
 from onecycle.experiments import datasets, runner, storage
 from stored_output import StoredOutput
 
-HALF_WIDTH = 10  # points either side: 0.4 of a decade at the default 200 steps over 8 decades
 OPTIMIZERS = {
     "sgd": lambda: onecycle.optimizers.SGD(learning_rate=0.01, momentum=0.9),
     "adam": lambda: onecycle.optimizers.Adam(learning_rate=0.001),
@@ -38,33 +39,9 @@ OPTIMIZERS = {
 }
 
 
-def centered_median(losses, half_width=HALF_WIDTH):
-    """The running median of the finite losses over a centered window (shorter at the ends)."""
-    values = np.asarray(losses, dtype=float)
-    out = np.full(values.shape, np.nan)
-    for i in range(values.size):
-        window = values[max(0, i - half_width) : i + half_width + 1]
-        window = window[np.isfinite(window)]
-        if window.size:
-            out[i] = np.median(window)
-    return out
-
-
 def centered_minimum(lrs, losses):
-    curve = centered_median(losses)
+    curve = suggestions.centered_median(losses)
     return float(lrs[int(np.nanargmin(curve))]) / 10.0
-
-
-def edge(lrs, losses):
-    """The first rate past the lowest point of the centered median where it is half-way back up to
-    its start; the last rate when it never gets there."""
-    curve = centered_median(losses)
-    low = int(np.nanargmin(curve))
-    start = float(np.nanmedian(np.asarray(losses, dtype=float)[: max(1, len(losses) // 10)]))
-    level = curve[low] + 0.5 * (start - curve[low])
-    above = np.nonzero(curve[low:] >= level)[0]
-    index = low + int(above[0]) if above.size else len(lrs) - 1
-    return float(lrs[index])
 
 
 RULES = {
@@ -72,8 +49,8 @@ RULES = {
     "steepest": lambda r: r.suggest("steepest"),
     "valley": lambda r: r.suggest("valley"),
     "centered-minimum": lambda r: centered_minimum(r.lrs, r.losses),
-    "edge-10": lambda r: edge(r.lrs, r.losses) / 10.0,
-    "edge-30": lambda r: edge(r.lrs, r.losses) / 30.0,
+    "edge-10": lambda r: suggestions.edge(r.lrs, r.losses).lr,  # the edge / 10
+    "edge-30": lambda r: suggestions.edge(r.lrs, r.losses).lr / 3.0,
 }
 
 
