@@ -50,7 +50,7 @@ RULES = {
     "valley": lambda r: r.suggest("valley"),
     "centered-minimum": lambda r: centered_minimum(r.lrs, r.losses),
     "edge-10": lambda r: suggestions.edge(r.lrs, r.losses).lr,  # the edge / 10
-    "edge-30": lambda r: suggestions.edge(r.lrs, r.losses).lr / 3.0,
+    "edge-30": lambda r: float(r.lrs[suggestions.edge(r.lrs, r.losses).index]) / 30.0,
 }
 
 
