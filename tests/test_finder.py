@@ -45,6 +45,19 @@ def test_records_true_batch_loss_and_restores(tiny_classifier):
     assert abs(np.mean(result.losses) - first) < 0.2
 
 
+def test_each_recorded_loss_is_one_batch_loss_on_every_keras():
+    # Keras before 3.15 returns from `train_on_batch` the running mean since the last reset; at zero
+    # weights and a rate too small to move them, every batch loss is 100 * (tens in the batch) / 16
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="zeros")])
+    model.compile(keras.optimizers.SGD(), "mse")
+    x = np.ones((160, 3), "float32")
+    y = 10.0 * np.random.default_rng(0).integers(0, 2, (160, 1)).astype("float32")
+    result = find_lr(model, x, y, batch_size=16, num_steps=30, start_lr=1e-8, end_lr=1e-7, seed=0, verbose=0)
+    tens = np.asarray(result.losses) / (100 / 16)
+    np.testing.assert_allclose(tens, np.round(tens), atol=1e-3)
+    assert len(set(np.round(tens))) > 2
+
+
 def test_divergence_stops_and_restores(tiny_classifier):
     model, x, y = _trained(tiny_classifier)
     before, lr_object = _state(model), model.optimizer._learning_rate

@@ -6,6 +6,11 @@ import pytest
 
 import onecycle
 
+pytestmark = pytest.mark.skipif(
+    not hasattr(keras.optimizers, "MultiOptimizer"),
+    reason="this Keras has no MultiOptimizer (3.15 and newer)",
+)
+
 
 def _model(seed=0):
     keras.utils.set_random_seed(seed)

@@ -15,6 +15,11 @@ import onecycle
 from conftest import FailingData
 from onecycle.groups import discriminative_optimizer, discriminative_rates, rate_groups
 
+pytestmark = pytest.mark.skipif(
+    not hasattr(keras.optimizers, "MultiOptimizer"),
+    reason="this Keras has no MultiOptimizer (3.15 and newer)",
+)
+
 BODY = "body/.*"
 
 

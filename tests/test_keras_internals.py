@@ -61,7 +61,7 @@ def test_the_rate_object_is_read_swapped_and_installed():
     model = _compiled(keras.optimizers.SGD(0.05))
     optimizer = model.optimizer
     variable = internals.learning_rate(optimizer)
-    assert isinstance(variable, keras.Variable) and float(variable.numpy()) == pytest.approx(0.05)
+    assert internals.is_variable(variable) and float(variable.numpy()) == pytest.approx(0.05)
     schedule = onecycle.OneCycle(0.1, 10)
     internals.swap_learning_rate(optimizer, schedule)
     assert internals.learning_rate(optimizer) is schedule
@@ -72,7 +72,7 @@ def test_the_rate_object_is_read_swapped_and_installed():
     assert not any(v is variable for v in optimizer.variables)  # Keras' setter untracked it
     internals.install_learning_rate(optimizer, 0.02)
     rate = internals.learning_rate(optimizer)
-    assert isinstance(rate, keras.Variable) and any(v is rate for v in optimizer.variables)
+    assert internals.is_variable(rate) and any(v is rate for v in optimizer.variables)
 
 
 def test_the_step_counter_is_read_and_reset():
@@ -122,3 +122,11 @@ def test_tensorflows_op_seed_stream_is_found():
 
     keras.utils.set_random_seed(1)
     assert isinstance(internals.tf_op_seed_stream(), random.Random)
+
+
+def test_a_variable_of_any_backend_is_a_variable():
+    model = _compiled(keras.optimizers.SGD(0.05))
+    assert internals.is_variable(internals.learning_rate(model.optimizer))  # made by the optimizer
+    assert internals.is_variable(keras.Variable(1.0))
+    assert not internals.is_variable(1.0)
+    assert not internals.is_variable(keras.ops.convert_to_tensor(1.0))

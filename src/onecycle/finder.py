@@ -312,6 +312,7 @@ def _run(model, stream, lrs, smoothing, divergence_threshold, validation_data, b
     losses, smoothed = [], []
     average, best, diverged = 0.0, math.inf, False
     for step, (bx, by, bw) in zip(range(len(lrs)), stream):
+        model.reset_metrics()  # Keras before 3.15 reports the running mean since the last reset
         loss = float(model.train_on_batch(bx, by, sample_weight=bw, return_dict=True)["loss"])
         if validation_data is not None:
             loss = _validation_loss(model, validation_data, batch_size)
@@ -347,6 +348,8 @@ def _validation_loss(model, validation_data, batch_size):
     total = 0.0
     for start in range(0, count, chunk):
         part = [_rows(a, start, start + chunk) for a in arrays]
+        # `test_on_batch` resets the metrics itself from Keras 3.15; before, "loss" is the running mean
+        model.reset_metrics()
         loss = model.test_on_batch(*part, return_dict=True)["loss"]
         total += float(loss) * min(chunk, count - start)
     return total / count

@@ -13,7 +13,7 @@ import keras
 from onecycle import checks
 from onecycle.finder import LRFinderResult
 from onecycle.fit import fit_one_cycle
-from onecycle.groups import discriminative_optimizer
+from onecycle.groups import discriminative_optimizer, is_multi_optimizer
 from onecycle.optimizers import inner_optimizer
 
 
@@ -130,7 +130,7 @@ def fine_tune(
     freeze_epochs = checks.non_negative_int("freeze_epochs", freeze_epochs)
     lr_mult = checks.float_in("lr_mult", lr_mult, 1.0, float("inf"), high_open=True)
     template = inner_optimizer(model.optimizer)
-    if isinstance(template, keras.optimizers.MultiOptimizer):
+    if is_multi_optimizer(template):
         raise ValueError(
             "Argument `model` must be compiled with one optimizer: fine_tune builds its own MultiOptimizer"
         )

@@ -36,10 +36,17 @@ class RateGroup:
         return what if self.key is None else f"{what}/{self.key}"
 
 
+def is_multi_optimizer(optimizer) -> bool:
+    """Whether `optimizer` is a `keras.optimizers.MultiOptimizer` (never before Keras 3.15, which
+    has none)."""
+    multi = getattr(keras.optimizers, "MultiOptimizer", None)
+    return multi is not None and isinstance(optimizer, multi)
+
+
 def rate_groups(optimizer: keras.optimizers.Optimizer) -> list[RateGroup]:
     """The rate groups of an optimizer, the default (or only) one first."""
     optimizer = inner_optimizer(optimizer)
-    if not isinstance(optimizer, keras.optimizers.MultiOptimizer):
+    if not is_multi_optimizer(optimizer):
         return [RateGroup(None, optimizer)]
     mapping = internals.optimizer_map(optimizer)
     default = getattr(mapping, "default_optimizer", None)
@@ -118,8 +125,9 @@ def discriminative_optimizer(
     lo: float,
     hi: float,
     optimizer: keras.optimizers.Optimizer | None = None,
-) -> keras.optimizers.MultiOptimizer:
-    """A `MultiOptimizer` with rates log-spaced from `lo` on the first group to `hi` on the last.
+) -> keras.optimizers.Optimizer:
+    """A `keras.optimizers.MultiOptimizer` with rates log-spaced from `lo` on the first group to `hi` on
+    the last (Keras 3.15 or newer: older Keras has no `MultiOptimizer`).
 
     Args:
         model: the model whose trainable variables the groups must cover, each exactly once.
@@ -130,6 +138,11 @@ def discriminative_optimizer(
         optimizer: the template each group's optimizer is copied from (its config, with the rate
             replaced); default `onecycle.optimizers.SGD(momentum=0.9)`.
     """
+    if not hasattr(keras.optimizers, "MultiOptimizer"):
+        raise RuntimeError(
+            "Discriminative rates need keras.optimizers.MultiOptimizer, which Keras has from 3.15. "
+            f"Installed: Keras {keras.version()}"
+        )
     if not isinstance(model, keras.Model):
         raise ValueError(f"Argument `model` must be a keras.Model. Received: model={model!r}")
     if isinstance(groups, (str, keras.layers.Layer)) or len(groups) < 1:

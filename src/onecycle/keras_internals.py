@@ -13,6 +13,17 @@ from __future__ import annotations
 import keras
 from keras.optimizers.schedules import LearningRateSchedule
 
+try:  # the base class of every backend's variable: `Variable` since Keras 3.7, `KerasVariable` before
+    from keras.src.backend.common.variables import KerasVariable as _VariableBase
+except ImportError:
+    from keras.src.backend.common.variables import Variable as _VariableBase
+
+
+def is_variable(value) -> bool:
+    """Whether `value` is a Keras variable of any backend. `isinstance(value, keras.Variable)` says
+    no to the variables optimizers make on Keras 3.5, where `keras.Variable` is a subclass of them."""
+    return isinstance(value, _VariableBase)
+
 
 def learning_rate(optimizer: keras.optimizers.Optimizer):
     """The rate object as the optimizer stores it: a `keras.Variable` or a schedule."""
@@ -33,7 +44,7 @@ def install_learning_rate(optimizer: keras.optimizers.Optimizer, rate) -> None:
     one when a schedule was there."""
     if isinstance(rate, LearningRateSchedule) or callable(rate):
         optimizer.learning_rate = rate
-    elif isinstance(optimizer._learning_rate, keras.Variable):
+    elif is_variable(optimizer._learning_rate):
         optimizer._learning_rate.assign(rate)
     else:
         variable = keras.Variable(

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 from numpy.typing import ArrayLike
 
-from onecycle import checks
+from onecycle import checks, keras_internals
 from onecycle.curves import NUMPY_OPS, SCALAR_OPS, SHAPES, piecewise
 
 
@@ -19,7 +19,7 @@ def _eager_torch_step(step):
         return None
     import torch
 
-    value = step.value if isinstance(step, keras.Variable) else step
+    value = step.value if keras_internals.is_variable(step) else step
     if isinstance(value, torch.Tensor) and value.ndim == 0 and not torch.compiler.is_compiling():
         return int(value.item())
     return None
