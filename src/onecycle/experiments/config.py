@@ -89,9 +89,9 @@ class FindLRConfig:
 
     def validate(self):
         if self.data is not None and not (os.path.isfile(self.data) and self.data.endswith((".npz", ".csv"))):
-            raise ConfigError(f"--data: must be an existing .npz or .csv file, got {self.data!r}")
+            raise ConfigError(f"--data: must be an existing .npz or .csv file. Received: {self.data!r}")
         if self.target is not None and not (self.data or "").endswith(".csv"):
-            raise ConfigError(f"--target: only with a --data .csv file, got --target {self.target!r}")
+            raise ConfigError(f"--target: only with a --data .csv file. Received: --target {self.target!r}")
         if self.data and self.data.endswith(".csv") and not self.target:
             raise ConfigError(f"--target: a --data .csv needs the name of its target column ({self.data!r})")
         if self.task not in (None, "classification", "regression"):
@@ -115,17 +115,19 @@ class FindLRConfig:
         for name in ("batch_size", "num_steps", "subset", "epochs", "seeds", "grid_seeds"):
             value = getattr(self, name, None)
             if value is not None and (not isinstance(value, int) or value <= 0):
-                raise ConfigError(f"--{name.replace('_', '-')}: must be a positive integer, got {value!r}")
+                raise ConfigError(
+                    f"--{name.replace('_', '-')}: must be a positive integer. Received: {value!r}"
+                )
         if self.num_steps < 2:
-            raise ConfigError(f"--num-steps: must be at least 2, got {self.num_steps!r}")
+            raise ConfigError(f"--num-steps: must be at least 2. Received: {self.num_steps!r}")
         if not isinstance(self.seed, int) or self.seed < 0 or self.seed >= 2**32:
-            raise ConfigError(f"--seed: must be an integer in [0, 2**32), got {self.seed!r}")
+            raise ConfigError(f"--seed: must be an integer in [0, 2**32). Received: {self.seed!r}")
         if self.data_dir is not None and not os.path.isdir(self.data_dir):
             raise ConfigError(f"--data-dir: {self.data_dir!r} is not a folder")
         if getattr(self, "verbose", None) not in (None, 0, 1, 2):
-            raise ConfigError(f"--verbose: must be 0, 1 or 2, got {self.verbose!r}")
+            raise ConfigError(f"--verbose: must be 0, 1 or 2. Received: {self.verbose!r}")
         if getattr(self, "max_lr", None) is not None and not _positive_rate(self.max_lr):
-            raise ConfigError(f"--max-lr: must be a finite number > 0, got {self.max_lr!r}")
+            raise ConfigError(f"--max-lr: must be a finite number > 0. Received: {self.max_lr!r}")
         return self
 
     def run_name(self):
@@ -234,7 +236,7 @@ class CompareConfig(FindLRConfig):
                 grid = None
             if not grid or not all(_positive_rate(v) for v in grid) or len(set(grid)) != len(grid):
                 raise ConfigError(
-                    f"--lrs: must be 'auto', 'none' or distinct finite rates > 0 separated by commas, got {self.lrs!r}"
+                    f"--lrs: must be 'auto', 'none' or distinct finite rates > 0 separated by commas. Received: {self.lrs!r}"
                 )
         for folder in self.baselines.split(",") if self.baselines else []:
             if not os.path.isfile(os.path.join(folder.strip(), "results.json")):

@@ -432,13 +432,13 @@ def from_arrays(name, x, y, validation_data=None, test_data=None, task=None, sou
         y = y[:, 0]
     if x.ndim < 2 or len(x) != len(y) or y.ndim != 1:
         raise DatasetError(
-            f"{name}: x must hold one row per sample and y one value per sample; got x {x.shape}, y {y.shape}"
+            f"{name}: x must hold one row per sample and y one value per sample. Received: x {x.shape}, y {y.shape}"
         )
     if len(x) < MIN_ROWS:
-        raise DatasetError(f"{name}: at least {MIN_ROWS} samples are needed, got {len(x)}")
+        raise DatasetError(f"{name}: at least {MIN_ROWS} samples are needed. Received: {len(x)}")
     task = task or _infer_task(y, name)
     if task not in ("classification", "regression"):
-        raise DatasetError(f"{name}: task must be classification or regression, got {task!r}")
+        raise DatasetError(f"{name}: task must be classification or regression. Received: {task!r}")
     if validation_data is None:
         train_rows, val_rows = _split_rows(y, task, seed)
         validation_data = (x[val_rows], y[val_rows])

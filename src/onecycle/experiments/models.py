@@ -189,7 +189,7 @@ def _load_function(spec):
     where, _, function = spec.rpartition(":")
     if not where or not function:
         raise ModelError(
-            f"--model: must be one of {', '.join(REGISTRY)}, PATH.py:FUNCTION or module:function, got {spec!r}"
+            f"--model: must be one of {', '.join(REGISTRY)}, PATH.py:FUNCTION or module:function. Received: {spec!r}"
         )
     if where.endswith(".py"):
         if not os.path.isfile(where):
@@ -236,7 +236,7 @@ def build(spec, dataset):
     except Exception as error:
         raise ModelError(f"--model: {shown!r} failed to build: {type(error).__name__}: {error}") from None
     if not isinstance(model, keras.Model):
-        raise ModelError(f"--model: {shown!r} must return a keras.Model, got {type(model).__name__}")
+        raise ModelError(f"--model: {shown!r} must return a keras.Model. Received: {type(model).__name__}")
     try:
         sample = keras.ops.convert_to_numpy(model(dataset.x_train[:2], training=False))
     except Exception as error:
