@@ -92,7 +92,7 @@ def main():
             "Rules marked (post hoc) were added after these curves were seen; they choose nothing here, "
             "and only the held-out tasks can speak for them."
         )
-    out.save(chosen=chosen, summary=summary, table=table, files=args.files)
+    out.save(chosen=chosen, summary=summary, spreads=table, files=args.files)
 
 
 if __name__ == "__main__":
