@@ -29,7 +29,7 @@ def _train(dataset, cfg, max_lr, seeds):
     for seed in range(seeds):
         start = time.perf_counter()
         with tempfile.TemporaryDirectory() as run_dir:
-            record = runner.train_one(dataset, cfg, "onecycle", seed, max_lr, 0, run_dir)
+            record = runner.train_one(dataset, cfg, runner.Training("onecycle", max_lr, seed), 0, run_dir)
         seconds.append(time.perf_counter() - start)
         values = [e["val_metric"] for e in record["epochs"] if e["val_metric"] is not None]
         bests.append((max if higher else min)(values) if values else np.nan)

@@ -39,7 +39,7 @@ def plain(dataset, cfg, seed):
 def harness(dataset, cfg, seed):
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        runner.train_one(dataset, cfg, "constant", seed, 0.01, 0, folder)
+        runner.train_one(dataset, cfg, runner.Training("constant", 0.01, seed), 0, folder)
         return time.perf_counter() - start
 
 

@@ -54,12 +54,12 @@ def test_schedule_free_arms():
 
 
 def test_product_arms_go_through_fit_one_cycle():
-    plan = arms.plan("onecycle", optimizer="sgd", rate=0.0, epochs=9, steps_per_epoch=10)
+    plan = arms.plan("onecycle", optimizer="sgd", rate=None, epochs=9, steps_per_epoch=10)
     assert plan.fit_one_cycle == {}
     assert arms.plan(
-        "onecycle-nomom", optimizer="sgd", rate=0.0, epochs=9, steps_per_epoch=10
+        "onecycle-nomom", optimizer="sgd", rate=None, epochs=9, steps_per_epoch=10
     ).fit_one_cycle == {"cycle_momentum": None}
-    short = arms.plan("onecycle-short", optimizer="sgd", rate=0.0, epochs=9, steps_per_epoch=10, max_lr=0.2)
+    short = arms.plan("onecycle-short", optimizer="sgd", rate=0.2, epochs=9, steps_per_epoch=10)
     assert short.epochs == 3 and short.fit_one_cycle == {"max_lr": 0.2}
 
 
@@ -173,13 +173,13 @@ def test_grid_extends_past_an_edge_then_runs_the_chosen_rate_on_every_seed():
     config = _Config(["constant"])
     grid = [0.1, 0.1 * 10**0.5, 1.0]
     first = runner.planned_runs(config, 1.0, [])
-    assert [(a, round(r, 6), s) for a, r, s in first] == [("constant", round(r, 6), 0) for r in grid]
+    assert [(t.arm, round(t.rate, 6), t.seed) for t in first] == [("constant", round(r, 6), 0) for r in grid]
     runs = [_run("constant", r, 0, v) for r, v in zip(grid, (0.5, 0.6, 0.7))]  # best at the top edge
     extended = runner.planned_runs(config, 1.0, runs)
-    assert len(extended) == 4 and extended[-1][1] == pytest.approx(10**0.5)
+    assert len(extended) == 4 and extended[-1].rate == pytest.approx(10**0.5)
     runs.append(_run("constant", 10**0.5, 0, 0.65))  # the new rate is worse: the choice is 1.0
     final = runner.planned_runs(config, 1.0, runs)
-    assert [(r, s) for _, r, s in final if s > 0] == [(1.0, 1), (1.0, 2)]
+    assert [(t.rate, t.seed) for t in final if t.seed > 0] == [(1.0, 1), (1.0, 2)]
 
 
 def test_grid_extension_stops_after_two_steps_a_side():
@@ -187,16 +187,17 @@ def test_grid_extension_stops_after_two_steps_a_side():
     rates = [0.1 * 10 ** (k / 2) for k in range(-2, 3)]  # the grid and two extensions below it
     runs = [_run("constant", r, 0, 1.0 - i * 0.1) for i, r in enumerate(rates)]  # lowest rate best
     final = runner.planned_runs(config, 1.0, runs)
-    assert {round(r, 9) for _, r, s in final if s > 0} == {round(rates[0], 9)}
+    assert {round(t.rate, 9) for t in final if t.seed > 0} == {round(rates[0], 9)}
 
 
 def test_own_rate_arms_and_default_arms_and_product_first():
     config = _Config(["constant-default", "schedule-free", "onecycle"])
     planned = runner.planned_runs(config, 0.3, [])
-    assert planned[0] == ("onecycle", runner.OWN_RATE, 0)
-    sf = sorted(r for a, r, s in planned if a == "schedule-free")
+    assert planned[0] == runner.Training("onecycle", None, 0)
+    assert planned[0].key("sgd") == ("onecycle", "0", 0)  # results.json records the rate 0.0
+    sf = sorted(t.rate for t in planned if t.arm == "schedule-free")
     np.testing.assert_allclose(sf, [0.0025 * 10**-0.5, 0.0025, 0.0025 * 10**0.5])
-    assert ("constant-default", 0.01, 2) in planned
+    assert runner.Training("constant-default", 0.01, 2) in planned
 
 
 def test_harness_builds_the_optimizer_so_schedule_free_starts_at_the_initial_weights():

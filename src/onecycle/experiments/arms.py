@@ -283,14 +283,15 @@ def rate_of(arm, optimizer, given):
     return default_rate(arm, optimizer) if get(arm).rate == "default" else given
 
 
-def plan(arm, *, optimizer, rate, epochs, steps_per_epoch, max_lr=None):
-    """What `arm` trains with at `rate` (`max_lr`: the peak `fit_one_cycle` arms are given, None for
-    their own range test)."""
+def plan(arm, *, optimizer, rate, epochs, steps_per_epoch):
+    """What `arm` trains with at `rate`: a grid or given rate; ignored by arms at their default; for
+    the arms that pick their own peak (`fit_one_cycle`), the peak they are given, or None for their
+    own range test."""
     spec = get(arm)
     epochs = max(1, epochs // spec.epochs_divisor)
     fields = spec.build(optimizer, rate_of(arm, optimizer, rate), epochs * steps_per_epoch)
-    if fields.get("fit_one_cycle") is not None and max_lr is not None:
-        fields["fit_one_cycle"] = {**fields["fit_one_cycle"], "max_lr": max_lr}
+    if fields.get("fit_one_cycle") is not None and rate is not None:
+        fields["fit_one_cycle"] = {**fields["fit_one_cycle"], "max_lr": rate}
     momentum = MOMENTUM if fields.get("fit_one_cycle") is None else None
     if fields.get("schedule_free"):
         momentum = fields["optimizer"].beta_1

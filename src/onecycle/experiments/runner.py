@@ -1,5 +1,6 @@
 """Runs the commands of the harness: range test, training runs, comparisons. Uses the public library API."""
 
+import dataclasses
 import hashlib
 import math
 import os
@@ -159,15 +160,36 @@ def backup_dir(run_dir, label, seed):
     return os.path.join(run_dir, "backups", f"{label}-seed{seed}")
 
 
-def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None, max_lr=None):
-    """One training run of `arm` at `rate` (ignored by arms that pick their own); returns its record
-    for results.json. The product's arms call `fit_one_cycle` as a user would (its own range test
-    and, on small data, its guard) unless `max_lr` is given.
+OWN_RATE = 0.0  # the rate results.json records for a training whose own range test picks its peak
+
+
+@dataclasses.dataclass(frozen=True)
+class Training:
+    """One planned training: `arm` at `rate` on `seed`. `rate` is a grid or given rate, the default
+    of an arm that trains at its optimizer's default, or, for the arms that call `fit_one_cycle`,
+    the peak it is given (`--max-lr`), None where its own range test settles it."""
+
+    arm: str
+    rate: float | None
+    seed: int
+
+    def recorded_rate(self, optimizer):
+        """The rate results.json records for it (runs are matched on it)."""
+        return OWN_RATE if self.rate is None else arms.rate_of(self.arm, optimizer, self.rate)
+
+    def key(self, optimizer):
+        return self.arm, f"{self.recorded_rate(optimizer):.12g}", self.seed
+
+
+def train_one(dataset, config, training, verbose, run_dir, label=None):
+    """One `Training`; returns its record for results.json. The product's arms call `fit_one_cycle`
+    as a user would (its own range test and, on small data, its guard) unless given a peak.
 
     A training killed before it finished starts again from its own start: the same seed gives the
     same initial weights, range test and data order, so its result is the one an uninterrupted run
     gives (a mid-training backup would resume with another data order). Its scratch folder
     (`backups/LABEL-seedN`, the per-epoch log) is cleared first."""
+    arm, seed = training.arm, training.seed
     steps_per_epoch = math.ceil(len(dataset.x_train) / config.batch_size)
     scratch = backup_dir(run_dir, label or arm, seed)
     shutil.rmtree(scratch, ignore_errors=True)
@@ -175,10 +197,9 @@ def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None, ma
     plan = arms.plan(
         arm,
         optimizer=config.optimizer,
-        rate=rate,
+        rate=training.rate,
         epochs=config.epochs,
         steps_per_epoch=steps_per_epoch,
-        max_lr=max_lr,
     )
     model = seeded_model(dataset, plan.optimizer, seed, config.model)
     divergence, log = (
@@ -224,7 +245,7 @@ def train_one(dataset, config, arm, seed, rate, verbose, run_dir, label=None, ma
     )
     record = {
         "arm": arm,
-        "lr": arms.rate_of(arm, config.optimizer, rate),
+        "lr": training.recorded_rate(config.optimizer),
         "seed": seed,
         "planned_epochs": plan.epochs,
         "steps_per_epoch": steps_per_epoch,
@@ -248,7 +269,6 @@ def _verbose(config):
     return 0 if config.verbose is None else config.verbose
 
 
-OWN_RATE = 0.0  # the rate recorded for runs whose peak their own range test picks (see `peak_lr`)
 GRID_STEP = 10**0.5  # an extension of a grid adds one rate half a decade beyond its edge
 MAX_EXTENSIONS = 2  # per side
 
@@ -281,8 +301,9 @@ def _grid_choice(runs, arm, grid, seeds, higher):
 
 
 def planned_runs(config, max_lr, runs=None, higher=True):
-    """(arm, rate, seed) of every run known so far: the baseline arms that take a rate run at each
-    rate of `--lrs` when it is given, the onecycle arms at `max_lr` (the suggestion unless given).
+    """Every `Training` known so far: the baseline arms that take a rate run at each rate of `--lrs`
+    when it is given (a grid centred on `max_lr`, the range test's suggestion, for 'auto'), the
+    arms that call `fit_one_cycle` at `--max-lr` or their own range test's peak.
 
     With `--grid-seeds N`, a grid runs on the first N seeds only; a best rate at its edge extends it
     by half a decade (at most `MAX_EXTENSIONS` times a side); then the chosen rate runs on every
@@ -294,22 +315,21 @@ def planned_runs(config, max_lr, runs=None, higher=True):
         arm = arms.get(name)
         grid = config.rate_grid(max_lr) if arm.grid_center is None else config.centered_grid(arm.grid_center)
         if arm.rate == "default":
-            todo += [
-                (arm.name, arms.default_rate(arm.name, config.optimizer), s) for s in range(config.seeds)
-            ]
+            rate = arms.default_rate(arm.name, config.optimizer)
+            todo += [Training(arm.name, rate, s) for s in range(config.seeds)]
         elif arm.rate == "own":
-            todo += [(arm.name, config.max_lr or OWN_RATE, s) for s in range(config.seeds)]
+            todo += [Training(arm.name, config.max_lr, s) for s in range(config.seeds)]
         elif grid and arm.baseline and grid_seeds and grid_seeds < config.seeds:
             first = range(grid_seeds)
             extended, chosen = _grid_choice(runs or [], arm.name, grid, set(first), higher)
-            todo += [(arm.name, rate, s) for rate in extended for s in first]
+            todo += [Training(arm.name, rate, s) for rate in extended for s in first]
             if chosen is not None:
-                todo += [(arm.name, chosen, s) for s in range(grid_seeds, config.seeds)]
+                todo += [Training(arm.name, chosen, s) for s in range(grid_seeds, config.seeds)]
         elif grid and arm.baseline:
-            todo += [(arm.name, rate, s) for rate in grid for s in range(config.seeds)]
+            todo += [Training(arm.name, rate, s) for rate in grid for s in range(config.seeds)]
         else:
-            todo += [(arm.name, arm.grid_center or max_lr, s) for s in range(config.seeds)]
-    return sorted(todo, key=lambda t: (t[2], arms.get(t[0]).family != "onecycle"))
+            todo += [Training(arm.name, arm.grid_center or max_lr, s) for s in range(config.seeds)]
+    return sorted(todo, key=lambda t: (t.seed, arms.get(t.arm).family != "onecycle"))
 
 
 def _needs_range_test(config):
@@ -396,22 +416,21 @@ def compare(config, resume=False, dataset=None):
         runs = summary.normalize_runs(results, config.optimizer)
         done = {(r["arm"], f"{r['lr']:.12g}", r["seed"]) for r in runs}
         planned = planned_runs(config, results["max_lr"] or 1.0, runs, higher)
-        todo = [t for t in planned if (t[0], f"{t[1]:.12g}", t[2]) not in done]
+        todo = [t for t in planned if t.key(config.optimizer) not in done]
         if not todo:
             break
         rates_per_arm = {}
-        for arm, rate, _ in planned:
-            rates_per_arm.setdefault(arm, set()).add(rate)
-        arm, rate, seed = todo[0]
-        label = f"{arm}@{rate:.4g}" if len(rates_per_arm[arm]) > 1 else arm
+        for t in planned:
+            rates_per_arm.setdefault(t.arm, set()).add(t.rate)
+        training = todo[0]
+        many = len(rates_per_arm[training.arm]) > 1
+        label = f"{training.arm}@{training.rate:.4g}" if many else training.arm
         shown.started(len(done), len(planned))
-        record = train_one(
-            dataset, config, arm, seed, rate, _verbose(config), path, label, max_lr=config.max_lr
-        )
+        record = train_one(dataset, config, training, _verbose(config), path, label)
         results["runs"].append(record)
         storage.write_json(results_path, results)
-        shutil.rmtree(backup_dir(path, label, seed), ignore_errors=True)
-        shown.finished(label, seed, record, dataset.metric)
+        shutil.rmtree(backup_dir(path, label, training.seed), ignore_errors=True)
+        shown.finished(label, training.seed, record, dataset.metric)
     shown.close()
     shutil.rmtree(os.path.join(path, "backups"), ignore_errors=True)
     report.write(path, to_dict(config), results)
