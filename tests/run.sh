@@ -10,7 +10,7 @@ echo "== ruff, the API site, the generated docs"
 ruff check src tests benchmarks
 ruff format --check src tests benchmarks
 mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
-python benchmarks/doc_tables.py README.md docs/RESULTS.md docs/RECIPE.md docs/BENCHMARKS.md docs/guides/choosing.md --check
+python benchmarks/doc_tables.py README.md docs/RESULTS.md docs/RECIPE.md docs/BENCHMARKS.md docs/guides/choosing.md docs/guides/cli.md --check
 echo "== TensorFlow: every test"
 python -m pytest -q -rs -p no:cacheprovider -n 2 tests  # two workers: a quarter less wall time on two cores
 for backend in jax torch; do
