@@ -133,7 +133,7 @@ def main():
             + "."
         )
     out.line(line)
-    out.save(chosen=chosen, summary=summary, tasks=tasks)
+    out.save(chosen=chosen, ranked=ranked, summary=summary, tasks=tasks)
 
 
 if __name__ == "__main__":
