@@ -2,7 +2,7 @@
 
 For each table and seed, the harness's MLP (Adam) is trained twice from the same initial weights and
 data order: on the raw target (as the bundled tables run) and as a user's data runs it (the
-`target_units` output layer and the MSE in standard deviations, `datasets.from_arrays`). Two arms:
+`target_units` output layer and the MSE in standard deviations, `own_data.from_arrays`). Two arms:
 `fit_one_cycle` at its defaults and Keras' default rate held constant. Judged by the final validation
 RMSE in the target's units, paired by seed.
 
@@ -16,7 +16,7 @@ import warnings
 import keras
 
 import onecycle
-from onecycle.experiments import arms, datasets, report, runner, stats
+from onecycle.experiments import arms, datasets, own_data, report, runner, stats
 from stored_output import StoredOutput
 
 TABLES = ("boston_housing", "diabetes", "friedman1", "friedman2", "friedman3")
@@ -24,7 +24,7 @@ TABLES = ("boston_housing", "diabetes", "friedman1", "friedman2", "friedman3")
 
 def _scaled(dataset):
     """The same splits, read as a user's arrays: the target standardized for training."""
-    return datasets.from_arrays(
+    return own_data.from_arrays(
         dataset.name,
         dataset.x_train,
         dataset.y_train,

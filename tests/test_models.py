@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from onecycle.experiments import models
+from onecycle.experiments import models, own_data
 
 
 def _images(n=16, size=8, channels=2):
@@ -95,10 +95,10 @@ def test_the_gpu_networks_training_step_compiles():
 
 
 def test_the_named_resnet9_compiles_on_jax_and_keeps_the_stored_crop_on_tensorflow():
-    from onecycle.experiments import datasets, runner
+    from onecycle.experiments import runner
 
     rng = np.random.default_rng(0)
-    dataset = datasets.from_arrays(
+    dataset = own_data.from_arrays(
         "tiny", rng.normal(size=(20, 16, 16, 3)), rng.integers(0, 2, 20), task="classification"
     )
     model = runner.seeded_model(dataset, keras.optimizers.SGD(0.01), 0, "resnet9")

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from onecycle.experiments import compare, datasets
+from onecycle.experiments import compare, own_data
 from onecycle.experiments.cli import main
 
 FAST = ["--epochs", "1", "--seeds", "2", "--num-steps", "10", "--lrs", "none", "--verbose", "0"]
@@ -117,7 +117,7 @@ def test_csv_regression_with_a_categorical_column_and_no_test(tmp_path, capsys, 
     assert results["dataset"]["val"] == 18 and results["dataset"]["train"] == 72
     assert all(r["test_metric"] is None for r in results["runs"])
     assert "No test split was given" in (out_dir / "report.md").read_text()
-    loaded = datasets.load_file(str(data), "price")
+    loaded = own_data.load_file(str(data), "price")
     assert loaded.x_train.shape[1] == 6  # 4 numeric columns + 2 one-hot colours
     np.testing.assert_allclose(loaded.x_train.mean(axis=0), 0.0, atol=1e-6)
 
@@ -126,13 +126,13 @@ def test_task_inference_and_override(tmp_path):
     x, y = _table(n=60, classes=3)
     path = tmp_path / "t.npz"
     np.savez(path, x_train=x, y_train=y)
-    assert datasets.load_file(str(path)).task == "classification"
-    assert datasets.load_file(str(path), task="regression").task == "regression"
+    assert own_data.load_file(str(path)).task == "classification"
+    assert own_data.load_file(str(path), task="regression").task == "regression"
     np.savez(path, x_train=x, y_train=x[:, 0] * 10)
-    assert datasets.load_file(str(path)).task == "regression"
+    assert own_data.load_file(str(path)).task == "regression"
     text = tmp_path / "t.csv"
     text.write_text("f,label\n" + "\n".join(f"{v},{'yes' if v > 0 else 'no'}" for v in x[:, 0]))
-    data = datasets.load_file(str(text), "label")
+    data = own_data.load_file(str(text), "label")
     assert data.task == "classification" and data.num_classes == 2
     assert set(np.unique(data.y_train)) <= {0, 1}
 
@@ -294,7 +294,7 @@ def test_a_byte_order_mark_and_a_rare_class_are_read_as_users_expect(tmp_path):
     rows = _rows(40, lambda i: f"{i % 7},{'x' if i % 2 else 'y'},{2 if i in (5, 9) else i % 2}")
     path = tmp_path / "bom.csv"
     path.write_bytes("\ufefflabel_free,kind,label\n".encode() + rows.encode())
-    data = datasets.load_file(str(path), "label")
+    data = own_data.load_file(str(path), "label")
     assert data.task == "classification" and data.num_classes == 3
     assert set(data.y_val.tolist()) == {0, 1, 2}  # stratified: the class of 2 rows is in both splits
     assert set(data.y_train.tolist()) == {0, 1, 2}
@@ -305,7 +305,7 @@ def test_a_column_with_a_few_extreme_cells_is_named_in_a_warning_and_the_report(
     rows = _rows(40, lambda i: f"{1e30 if i == 3 else -1e30 if i == 11 else i % 9},{i % 2}")
     path = _write(tmp_path / "heavy.csv", "a,label\n" + rows)
     with pytest.warns(UserWarning, match=r"column\(s\) 0 of x have a few values over 1000 interquartile"):
-        data = datasets.load_file(path, "label")
+        data = own_data.load_file(path, "label")
     assert "warning: column(s) 0" in data.source
 
 
@@ -368,7 +368,7 @@ def test_a_classifier_ending_in_logits_trains_with_a_loss_from_logits(tmp_path):
 
     data = tmp_path / "t.csv"
     _csv(data, 60)
-    dataset = datasets.load_file(str(data), "label")
+    dataset = own_data.load_file(str(data), "label")
     model = models.for_dataset(dataset, f"{tmp_path / 'm.py'}:logits")
     runner.compile_for(model, dataset, keras.optimizers.SGD(0.1))
     assert model.loss.get_config()["from_logits"] is True
@@ -459,5 +459,5 @@ def test_a_regression_target_of_any_scale_trains_the_same_and_beats_the_mean(tmp
         (80.0, True),
         (400.0, False),
     ):  # inside 1e-2 to 1e2 the raw target is kept
-        data = datasets.from_arrays("t", x, 1.25 * scale + scale * shape, task="regression")
+        data = own_data.from_arrays("t", x, 1.25 * scale + scale * shape, task="regression")
         assert (data.target_scale is None) is kept and ("target raw" in data.source) is kept

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from onecycle.experiments import arms as arms_registry
 from onecycle.experiments import config as config_module
-from onecycle.experiments import datasets, runner
+from onecycle.experiments import own_data, runner
 
 
 @dataclasses.dataclass
@@ -68,7 +68,7 @@ def compare(
                 f"a {type(pair).__name__} of {len(pair)}" if isinstance(pair, (tuple, list)) else repr(pair)
             )
             raise ValueError(f"Argument `{name}` must be a pair (x, y). Received: {shown}")
-    dataset = datasets.from_arrays(
+    dataset = own_data.from_arrays(
         getattr(build_model, "__name__", "model"), x, y, validation_data, test_data, task
     )
     if isinstance(arms, str):

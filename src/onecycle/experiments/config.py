@@ -5,7 +5,7 @@ import math
 import os
 
 from onecycle import DEFAULT_SUGGESTION, SUGGESTION_METHODS
-from onecycle.experiments import arms, datasets
+from onecycle.experiments import arms, datasets, own_data
 from onecycle.experiments.errors import ConfigError
 
 AUTO_GRID_EXPONENTS = (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5)
@@ -39,7 +39,7 @@ class FindLRConfig:
     task: str | None = _field(
         None,
         "classification or regression; default for --data: classification when the target is text or integers "
-        f"with at most {datasets.MAX_CLASSES} values, else regression",
+        f"with at most {own_data.MAX_CLASSES} values, else regression",
     )
     batch_size: int = _field(32, "batch size of the range test (use the one you will train with)")
     optimizer: str | None = _field(
@@ -72,7 +72,7 @@ class FindLRConfig:
     def __post_init__(self):
         if self.optimizer is None:
             if self.data:
-                self.optimizer = "adam" if datasets.is_table_file(self.data) else "sgd"
+                self.optimizer = "adam" if own_data.is_table_file(self.data) else "sgd"
             else:
                 spec = datasets.REGISTRY.get(self.dataset)
                 self.optimizer = spec.optimizer if spec else "sgd"
@@ -84,7 +84,7 @@ class FindLRConfig:
 
     def load_data(self, seed=0):
         if self.data:
-            return datasets.load_file(self.data, self.target, self.task, seed)
+            return own_data.load_file(self.data, self.target, self.task, seed)
         return datasets.load(self.dataset, self.data_dir, self.subset, seed)
 
     def validate(self):
