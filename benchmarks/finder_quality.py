@@ -20,7 +20,7 @@ import numpy as np
 from onecycle import DEFAULT_SUGGESTION as DEFAULT_METHOD
 from onecycle import SUGGESTION_METHODS as METHODS
 from onecycle.experiments import config as config_lib
-from onecycle.experiments import datasets, runner
+from onecycle.experiments import datasets, planning, runner
 
 
 def _train(dataset, cfg, max_lr, seeds):
@@ -29,7 +29,7 @@ def _train(dataset, cfg, max_lr, seeds):
     for seed in range(seeds):
         start = time.perf_counter()
         with tempfile.TemporaryDirectory() as run_dir:
-            record = runner.train_one(dataset, cfg, runner.Training("onecycle", max_lr, seed), 0, run_dir)
+            record = runner.train_one(dataset, cfg, planning.Training("onecycle", max_lr, seed), 0, run_dir)
         seconds.append(time.perf_counter() - start)
         values = [e["val_metric"] for e in record["epochs"] if e["val_metric"] is not None]
         bests.append((max if higher else min)(values) if values else np.nan)

@@ -17,7 +17,7 @@ import time
 import keras
 import numpy as np
 
-from onecycle.experiments import arms, config, datasets, runner
+from onecycle.experiments import arms, config, datasets, planning, runner
 from stored_output import StoredOutput
 
 
@@ -39,7 +39,7 @@ def plain(dataset, cfg, seed):
 def harness(dataset, cfg, seed):
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        runner.train_one(dataset, cfg, runner.Training("constant", 0.01, seed), 0, folder)
+        runner.train_one(dataset, cfg, planning.Training("constant", 0.01, seed), 0, folder)
         return time.perf_counter() - start
 
 

@@ -1,12 +1,15 @@
 """The arms of 2026 against closed forms: warmup-stable-decay, linear decay, and ScheduleFreeAdamW
 evaluated at its averaged weights (checked against a NumPy re-implementation of the method)."""
 
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
 
 import onecycle
-from onecycle.experiments import arms, runner, schedule_free
+from onecycle.experiments import arms, planning, runner, schedule_free
 
 
 def _values(learning_rate, total):
@@ -172,13 +175,13 @@ def _run(arm, rate, seed, best):
 def test_grid_extends_past_an_edge_then_runs_the_chosen_rate_on_every_seed():
     config = _Config(["constant"])
     grid = [0.1, 0.1 * 10**0.5, 1.0]
-    first = runner.planned_runs(config, 1.0, [])
+    first = planning.planned_runs(config, 1.0, [])
     assert [(t.arm, round(t.rate, 6), t.seed) for t in first] == [("constant", round(r, 6), 0) for r in grid]
     runs = [_run("constant", r, 0, v) for r, v in zip(grid, (0.5, 0.6, 0.7))]  # best at the top edge
-    extended = runner.planned_runs(config, 1.0, runs)
+    extended = planning.planned_runs(config, 1.0, runs)
     assert len(extended) == 4 and extended[-1].rate == pytest.approx(10**0.5)
     runs.append(_run("constant", 10**0.5, 0, 0.65))  # the new rate is worse: the choice is 1.0
-    final = runner.planned_runs(config, 1.0, runs)
+    final = planning.planned_runs(config, 1.0, runs)
     assert [(t.rate, t.seed) for t in final if t.seed > 0] == [(1.0, 1), (1.0, 2)]
 
 
@@ -186,18 +189,18 @@ def test_grid_extension_stops_after_two_steps_a_side():
     config = _Config(["constant"])
     rates = [0.1 * 10 ** (k / 2) for k in range(-2, 3)]  # the grid and two extensions below it
     runs = [_run("constant", r, 0, 1.0 - i * 0.1) for i, r in enumerate(rates)]  # lowest rate best
-    final = runner.planned_runs(config, 1.0, runs)
+    final = planning.planned_runs(config, 1.0, runs)
     assert {round(t.rate, 9) for t in final if t.seed > 0} == {round(rates[0], 9)}
 
 
 def test_own_rate_arms_and_default_arms_and_product_first():
     config = _Config(["constant-default", "schedule-free", "onecycle"])
-    planned = runner.planned_runs(config, 0.3, [])
-    assert planned[0] == runner.Training("onecycle", None, 0)
+    planned = planning.planned_runs(config, 0.3, [])
+    assert planned[0] == planning.Training("onecycle", None, 0)
     assert planned[0].key("sgd") == ("onecycle", "0", 0)  # results.json records the rate 0.0
     sf = sorted(t.rate for t in planned if t.arm == "schedule-free")
     np.testing.assert_allclose(sf, [0.0025 * 10**-0.5, 0.0025, 0.0025 * 10**0.5])
-    assert runner.Training("constant-default", 0.01, 2) in planned
+    assert planning.Training("constant-default", 0.01, 2) in planned
 
 
 def test_harness_builds_the_optimizer_so_schedule_free_starts_at_the_initial_weights():
@@ -211,3 +214,16 @@ def test_harness_builds_the_optimizer_so_schedule_free_starts_at_the_initial_wei
     z = [keras.ops.convert_to_numpy(model.optimizer._momentums[i]) for i in range(len(initial))]
     step = [np.abs(a - b).max() for a, b in zip(z, initial, strict=True)]
     assert max(step) <= 0.0025 * 1.01  # one Adam step of at most the rate from the initial weights
+
+
+@pytest.mark.backend_independent
+def test_the_plan_is_pure_code_that_loads_no_keras():
+    code = (
+        "import sys; sys.argv[0] = 'onecycle'\n"  # the package's names stay lazy, as in the CLI
+        "from onecycle.experiments import planning\n"
+        "class C: arm_list = lambda self: ['constant', 'onecycle']; rate_grid = lambda self, c=None: [0.1, 1.0]\n"
+        "C.seeds, C.optimizer, C.max_lr, C.grid_seeds = 2, 'sgd', None, None\n"
+        "assert len(planning.planned_runs(C(), 1.0, [])) == 6\n"
+        "assert 'keras' not in sys.modules, 'keras was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

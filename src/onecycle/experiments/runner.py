@@ -1,11 +1,9 @@
 """Runs the commands of the harness: range test, training runs, comparisons. Uses the public library API."""
 
-import dataclasses
 import hashlib
 import math
 import os
 import shutil
-import time
 import warnings
 
 import keras
@@ -14,53 +12,8 @@ import numpy as np
 import onecycle
 from onecycle.experiments import arms, models, progress, report, schedule_free, storage, summary
 from onecycle.experiments.config import ConfigError, to_dict
-
-
-class DivergenceRecorder(keras.callbacks.Callback):
-    """Stops training at the first non-finite batch loss and remembers its step (1-based, counted
-    from the epoch and batch indices). Not `async_safe`: on JAX a batch's loss may be a donated
-    buffer by the time an asynchronous call would read it."""
-
-    def __init__(self, steps_per_epoch):
-        super().__init__()
-        self.steps_per_epoch, self.epoch, self.step = steps_per_epoch, 0, None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if self.step is None and loss is not None and not math.isfinite(float(loss)):
-            self.step = self.epoch * self.steps_per_epoch + batch + 1
-            self.model.stop_training = True
-
-
-class EpochLog(keras.callbacks.Callback):
-    """Keeps one record per finished epoch in `path` (JSON, written atomically), wall time included:
-    the progress of a training while it runs."""
-
-    def __init__(self, path, metric):
-        super().__init__()
-        self.path, self.metric, self.epochs = path, metric, []
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs["wall_time"] = time.perf_counter() - self.start
-        self.epochs.append(
-            {
-                "epoch": epoch + 1,
-                "loss": logs.get("loss"),
-                "val_loss": logs.get("val_loss"),
-                "metric": logs.get(self.metric),
-                "val_metric": logs.get(f"val_{self.metric}"),
-                "learning_rate": logs["learning_rate"],
-                "momentum": logs.get("momentum", arms.MOMENTUM),
-                "wall_time": logs["wall_time"],
-            }
-        )
-        storage.write_json(self.path, self.epochs)
+from onecycle.experiments.planning import needs_range_test, planned_runs
+from onecycle.experiments.recorders import DivergenceRecorder, EpochLog
 
 
 def _scaled_mse(variance):
@@ -160,27 +113,6 @@ def backup_dir(run_dir, label, seed):
     return os.path.join(run_dir, "backups", f"{label}-seed{seed}")
 
 
-OWN_RATE = 0.0  # the rate results.json records for a training whose own range test picks its peak
-
-
-@dataclasses.dataclass(frozen=True)
-class Training:
-    """One planned training: `arm` at `rate` on `seed`. `rate` is a grid or given rate, the default
-    of an arm that trains at its optimizer's default, or, for the arms that call `fit_one_cycle`,
-    the peak it is given (`--max-lr`), None where its own range test settles it."""
-
-    arm: str
-    rate: float | None
-    seed: int
-
-    def recorded_rate(self, optimizer):
-        """The rate results.json records for it (runs are matched on it)."""
-        return OWN_RATE if self.rate is None else arms.rate_of(self.arm, optimizer, self.rate)
-
-    def key(self, optimizer):
-        return self.arm, f"{self.recorded_rate(optimizer):.12g}", self.seed
-
-
 def train_one(dataset, config, training, verbose, run_dir, label=None):
     """One `Training`; returns its record for results.json. The product's arms call `fit_one_cycle`
     as a user would (its own range test and, on small data, its guard) unless given a peak.
@@ -269,78 +201,6 @@ def _verbose(config):
     return 0 if config.verbose is None else config.verbose
 
 
-GRID_STEP = 10**0.5  # an extension of a grid adds one rate half a decade beyond its edge
-MAX_EXTENSIONS = 2  # per side
-
-
-def _grid_choice(runs, arm, grid, seeds, higher):
-    """The grid of `arm`, extended past an edge where the best rate (mean best validation value over
-    `seeds`) sits there, and the chosen rate once every rate of it ran on `seeds`; the chosen rate
-    is None while the grid is unfinished."""
-    grid, low, high = sorted(grid), 0, 0
-    while True:
-        scores = {}
-        for rate in grid:
-            values = [
-                summary.best_val(r, higher)
-                for r in runs
-                if r["arm"] == arm and f"{r['lr']:.12g}" == f"{rate:.12g}" and r["seed"] in seeds
-            ]
-            if len(values) < len(seeds):
-                return grid, None
-            scores[rate] = None if None in values else sum(values) / len(values)
-        best = summary.best_of(grid, scores.get, higher)
-        if best is None:
-            return grid, None
-        if best == grid[0] and low < MAX_EXTENSIONS:
-            grid, low = [grid[0] / GRID_STEP, *grid], low + 1
-        elif best == grid[-1] and high < MAX_EXTENSIONS:
-            grid, high = [*grid, grid[-1] * GRID_STEP], high + 1
-        else:
-            return grid, best
-
-
-def planned_runs(config, max_lr, runs=None, higher=True):
-    """Every `Training` known so far: the baseline arms that take a rate run at each rate of `--lrs`
-    when it is given (a grid centred on `max_lr`, the range test's suggestion, for 'auto'), the
-    arms that call `fit_one_cycle` at `--max-lr` or their own range test's peak.
-
-    With `--grid-seeds N`, a grid runs on the first N seeds only; a best rate at its edge extends it
-    by half a decade (at most `MAX_EXTENSIONS` times a side); then the chosen rate runs on every
-    seed. Runs are ordered by seed, so that the first seed of every arm comes first, and within a
-    seed the product's arms come first."""
-    grid_seeds = getattr(config, "grid_seeds", None)
-    todo = []
-    for name in config.arm_list():
-        arm = arms.get(name)
-        grid = config.rate_grid(max_lr) if arm.grid_center is None else config.centered_grid(arm.grid_center)
-        if arm.rate == "default":
-            rate = arms.default_rate(arm.name, config.optimizer)
-            todo += [Training(arm.name, rate, s) for s in range(config.seeds)]
-        elif arm.rate == "own":
-            todo += [Training(arm.name, config.max_lr, s) for s in range(config.seeds)]
-        elif grid and arm.baseline and grid_seeds and grid_seeds < config.seeds:
-            first = range(grid_seeds)
-            extended, chosen = _grid_choice(runs or [], arm.name, grid, set(first), higher)
-            todo += [Training(arm.name, rate, s) for rate in extended for s in first]
-            if chosen is not None:
-                todo += [Training(arm.name, chosen, s) for s in range(grid_seeds, config.seeds)]
-        elif grid and arm.baseline:
-            todo += [Training(arm.name, rate, s) for rate in grid for s in range(config.seeds)]
-        else:
-            todo += [Training(arm.name, arm.grid_center or max_lr, s) for s in range(config.seeds)]
-    return sorted(todo, key=lambda t: (t.seed, arms.get(t.arm).family != "onecycle"))
-
-
-def _needs_range_test(config):
-    """True when some arm trains at the suggestion or around it ('auto' grid)."""
-    centred = [a for a in map(arms.get, config.arm_list()) if a.needs_rate and a.grid_center is None]
-    if config.lrs == "auto":
-        return bool(centred)
-    grid = config.rate_grid()
-    return any(not (grid and a.baseline) for a in centred)
-
-
 def _digest(*arrays):
     digest = hashlib.sha256()
     for array in arrays:
@@ -400,7 +260,7 @@ def compare(config, resume=False, dataset=None):
         )
     results["fingerprint"] = fingerprint
     storage.write_json(os.path.join(path, "config.json"), to_dict(config))
-    if results["max_lr"] is None and _needs_range_test(config):
+    if results["max_lr"] is None and needs_range_test(config):
         finder = range_test(config, dataset, verbose=_verbose(config) == 1)
         finder.save(os.path.join(path, "finder.json"))
         results["finder"] = {
