@@ -36,7 +36,7 @@ import sys
 import numpy as np
 
 import benchmark_tables
-from onecycle.experiments import report, stats, storage, summary
+from onecycle.experiments import folders, report, stats, storage, summary
 
 
 class DocsError(ValueError):
@@ -48,8 +48,8 @@ BLOCK = re.compile(r"(<!-- generated: (?P<spec>[^\n]*?) -->\n)(?P<body>.*?)(<!--
 
 def _table(run_dir):
     """The summary of a run folder (its baseline folders included), computed from its stored runs."""
-    config, results = report.load_folder(run_dir)
-    runs = report.all_runs(run_dir, config, results)
+    config, results = folders.load_folder(run_dir)
+    runs = folders.all_runs(run_dir, config, results)
     return summary.summarize(runs, results["dataset"]["metric"]), results
 
 

@@ -27,6 +27,7 @@ from onecycle.experiments import (
     arms,
     config,
     datasets,
+    folders,
     milestones,
     report,
     runner,
@@ -442,7 +443,7 @@ def _imported(run_dir, runs, epochs, seeds):
     and data order as here): every family's rate chosen on validation there, Keras' default,
     ScheduleFreeAdamW's default and the folder's own `fit_one_cycle` (`product`). Returns the
     (key, label) of each, and the cosine rate as a grid of one."""
-    config, results = report.load_folder(run_dir)
+    config, results = folders.load_folder(run_dir)
     chosen = [
         c for c in results["selection"]["chosen"] if c["epochs"] == epochs and c["family"] != "onecycle"
     ]
@@ -457,7 +458,7 @@ def _imported(run_dir, runs, epochs, seeds):
         if c["arm"] not in ("constant-default", "schedule-free-default"):
             wanted[(c["family"], f"{c['lr']:.12g}")] = c["arm"]
     by_rate = {"constant-default", "schedule-free-default", "onecycle"}
-    for run in report.all_runs(run_dir, config, results):
+    for run in folders.all_runs(run_dir, config, results):
         key = (run["arm"], None if run["arm"] in by_rate else f"{run['lr']:.12g}")
         if key in wanted and run["planned_epochs"] == epochs and run["seed"] in seeds:
             values = [e["val_metric"] for e in run["epochs"]]

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 
 import onecycle
-from onecycle.experiments import datasets, report, runner, storage, summary
+from onecycle.experiments import datasets, folders, runner, storage, summary
 from stored_output import StoredOutput
 
 
@@ -138,7 +138,7 @@ def _named(run_dir, folder=None):
     """The runs of a comparison or `onecycle train` folder, constant arms named by their rate and the
     arms of other folders by their folder."""
     runs = []
-    config, results = report.load_folder(run_dir)
+    config, results = folders.load_folder(run_dir)
     for run in summary.normalize_runs(results, config["optimizer"]):
         if run["arm"] in ("constant", "constant-default"):
             name = f"{run['arm']} {run['lr']:.3g}"

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from onecycle.experiments import report, stats, summary
+from onecycle.experiments import folders, report, stats, summary
 from onecycle.experiments.cli import main
 
 TINY = ["--epochs", "2", "--seeds", "2", "--subset", "160", "--num-steps", "20", "--verbose", "0"]
@@ -247,7 +247,6 @@ def test_auto_grid_is_centred_on_the_suggestion(tmp_path, capsys):
 
 
 def test_a_seed_run_in_two_folders_counts_once(tmp_path):
-    from onecycle.experiments import report
 
     grid = {
         "dataset": {"name": "digits", "metric": "accuracy"},
@@ -264,7 +263,7 @@ def test_a_seed_run_in_two_folders_counts_once(tmp_path):
         (tmp_path / name).mkdir()
         (tmp_path / name / "results.json").write_text(json.dumps(record))
         (tmp_path / name / "config.json").write_text(json.dumps({"optimizer": "sgd"}))
-    runs = report.all_runs(str(tmp_path / "chosen"), {"optimizer": "sgd"}, chosen)
+    runs = folders.all_runs(str(tmp_path / "chosen"), {"optimizer": "sgd"}, chosen)
     assert sorted(r["seed"] for r in runs) == [0, 1, 2]
 
 

@@ -144,11 +144,11 @@ def _check_resume_options(args, config):
 
 def _run(args):
     if args.command == "report":
-        from onecycle.experiments import report
+        from onecycle.experiments import folders, report
 
         if not os.path.isfile(os.path.join(args.run_dir, "results.json")):
             raise ConfigError(f"run_dir: {args.run_dir!r} holds no results.json")
-        config, results = report.load_folder(args.run_dir)
+        config, results = folders.load_folder(args.run_dir)
         if args.baselines:
             results["baselines"] = _baseline_folders(args.baselines, args.run_dir)
         print(report.write(args.run_dir, config, results))

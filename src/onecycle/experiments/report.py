@@ -1,134 +1,12 @@
-"""report.md and the plots of a run folder, built from its results in memory.
-
-A run folder may name baseline folders (`--baselines`): their runs join the comparison, so that the
-product is always compared with the best baseline that was run, wherever it was run.
-"""
+"""report.md of a run folder and its tables, built from its results in memory (the plots:
+`plots`; reading a folder and its baseline folders: `folders`)."""
 
 import os
-import warnings
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
-from onecycle import LRFinderResult, schedule_values
-from onecycle.experiments import arms, milestones, stats, storage, summary
-
-
-def _figure(rows=1, cols=1, **kwargs):
-    """A figure on its own Agg canvas, and its axes: the user's matplotlib backend and pyplot's
-    figures are left alone (a notebook stays as it was)."""
-    figsize = kwargs.pop("figsize")
-    figure = Figure(figsize=figsize)
-    FigureCanvasAgg(figure)
-    return figure, figure.subplots(rows, cols, **kwargs)
-
-
-def load_folder(path):
-    """(config, results) of a run folder, read and checked."""
-    config = storage.read_json(os.path.join(path, "config.json"))
-    results = storage.read_json(os.path.join(path, "results.json"))
-    if not isinstance(results, dict) or "runs" not in results:
-        raise storage.CorruptRunError(f"{os.path.join(path, 'results.json')} holds no runs")
-    return config, results
-
-
-def all_runs(path, config, results):
-    """The folder's own runs and those of its baseline folders, normalized."""
-    runs = summary.normalize_runs(results, config["optimizer"])
-    for relative in results.get("baselines", []):
-        other = os.path.normpath(os.path.join(path, relative))
-        other_config, other_results = load_folder(other)
-        if other_results["dataset"]["name"] != results["dataset"]["name"]:
-            raise storage.CorruptRunError(
-                f"baseline {other} holds {other_results['dataset']['name']}, not {results['dataset']['name']}"
-            )
-        runs += summary.normalize_runs(other_results, other_config["optimizer"], folder=relative)
-    return _first_of_each(runs)
-
-
-def _first_of_each(runs):
-    """One run per (arm, rate, budget, seed): the first met (a grid's seed 0 is not counted again when
-    the chosen rate's folder runs seeds 0 to N)."""
-    seen, kept = set(), []
-    for run in runs:
-        key = (*summary.group_key(run), run["seed"])
-        if key not in seen:
-            seen.add(key)
-            kept.append(run)
-    return kept
-
-
-def save_finder_plot(result, path, method):
-    figure, ax = _figure(figsize=(6, 4))
-    result.plot(ax=ax, method=method)
-    ax.set_title("Learning-rate range test")
-    storage.save_figure(figure, path)
-
-
-def _plotted_groups(runs):
-    """One group per arm and budget: the one that ran on the most seeds (the chosen rate of a grid)."""
-    best = {}
-    for key, group in summary.groups(runs).items():
-        arm_budget = (key[0], key[2])
-        if arm_budget not in best or len(group) > len(best[arm_budget][1]):
-            best[arm_budget] = (key, group)
-    return dict(best.values())
-
-
-def save_schedule_plot(runs, names, path):
-    figure, (ax_lr, ax_m) = _figure(2, 1, figsize=(7, 6), sharex=True)
-    for key, group in _plotted_groups(runs).items():
-        run = group[0]
-        total = run["planned_epochs"] * run["steps_per_epoch"]
-        steps = np.unique(np.linspace(0, total, min(total + 1, 300)).round().astype(int))
-        epochs = steps / run["steps_per_epoch"]
-        ax_lr.plot(
-            epochs, schedule_values(storage.restore_value(run["learning_rate"]), steps), label=names[key]
-        )
-        ax_m.plot(epochs, schedule_values(storage.restore_value(run["momentum"]), steps), label=names[key])
-    ax_lr.set_yscale("log")
-    ax_lr.set_ylabel("learning rate")
-    ax_m.set_ylabel("momentum / beta_1")
-    ax_m.set_xlabel("epoch")
-    ax_lr.legend(fontsize=7)
-    ax_lr.set_title("Schedules of the arms")
-    storage.save_figure(figure, path)
-
-
-def save_metric_plot(runs, names, table, title, path):
-    metric = table["rows"][0]["metric"]
-    figure, ax = _figure(figsize=(7, 4.5))
-    groups = summary.groups(runs)
-    lows = []
-    for key, group in groups.items():
-        curves = milestones.val_curves(group)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(curves, axis=0)
-            std = np.nanstd(curves, axis=0, ddof=1) if len(group) > 1 else np.zeros_like(mean)
-        x = np.arange(1, curves.shape[1] + 1)
-        ax.plot(x, mean, marker="." if len(x) <= 30 else None, label=f"{names[key]} ({len(group)} seeds)")
-        ax.fill_between(x, mean - std, mean + std, alpha=0.2)
-        lows.append(np.nanmin(mean) if np.any(np.isfinite(mean)) else np.nan)
-    baseline = table["baseline"]
-    if baseline:
-        ax.axhline(
-            baseline["best_val_mean"],
-            color="0.4",
-            linestyle=":",
-            label=f"best constant rate ({baseline['arm']}): best val {metric}",
-        )
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(f"validation {metric}")
-    if stats.higher_is_better(metric):
-        best = baseline["best_val_mean"] if baseline else np.nanmax(lows)
-        ax.set_ylim(max(0.0, best - 0.06), None)
-    else:
-        ax.set_yscale("log")
-    ax.legend(fontsize=7)
-    ax.set_title(f"{title}: validation {metric} (mean ± std over seeds)")
-    storage.save_figure(figure, path)
+from onecycle import LRFinderResult
+from onecycle.experiments import arms, folders, plots, stats, storage, summary
 
 
 def fmt(value, metric, std=None, signed=False):
@@ -365,8 +243,8 @@ def write(path, config=None, results=None):
     """Summarize, plot and write report.md and results.json of a run folder; the folder's files are
     read only when `config` and `results` are not given. Returns the path of report.md."""
     if results is None:
-        config, results = load_folder(path)
-    runs = all_runs(path, config, results)
+        config, results = folders.load_folder(path)
+    runs = folders.all_runs(path, config, results)
     table = summary.summarize(runs, results["dataset"]["metric"]) if runs else None
     if table:
         results["summary"] = table["rows"]
@@ -374,11 +252,13 @@ def write(path, config=None, results=None):
     finder_path = os.path.join(path, "finder.json")
     finder = LRFinderResult.load(finder_path) if os.path.exists(finder_path) else None
     if finder is not None:
-        save_finder_plot(finder, os.path.join(path, "finder.png"), config["method"])
+        plots.save_finder_plot(finder, os.path.join(path, "finder.png"), config["method"])
     if runs:
         names = summary.names(summary.groups(runs))
-        save_schedule_plot(runs, names, os.path.join(path, "schedules.png"))
-        save_metric_plot(runs, names, table, results["dataset"]["name"], os.path.join(path, "val_metric.png"))
+        plots.save_schedule_plot(runs, names, os.path.join(path, "schedules.png"))
+        plots.save_metric_plot(
+            runs, names, table, results["dataset"]["name"], os.path.join(path, "val_metric.png")
+        )
     report_path = os.path.join(path, "report.md")
     storage.write_text(report_path, markdown(path, config, results, table, finder))
     storage.write_json(os.path.join(path, "results.json"), results)

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 import onecycle
-from onecycle.experiments import arms, models, progress, report, schedule_free, storage, summary
+from onecycle.experiments import arms, models, plots, progress, report, schedule_free, storage, summary
 from onecycle.experiments.config import ConfigError, to_dict
 from onecycle.experiments.planning import needs_range_test, planned_runs
 from onecycle.experiments.recorders import DivergenceRecorder, EpochLog
@@ -105,7 +105,7 @@ def find_lr(config):
     result = range_test(config, dataset, verbose=1)
     result_path = os.path.join(path, "finder.json")
     result.save(result_path)
-    report.save_finder_plot(result, os.path.join(path, "finder.png"), config.method)
+    plots.save_finder_plot(result, os.path.join(path, "finder.png"), config.method)
     return result, path
 
 

@@ -1,0 +1,42 @@
+"""Reading a run folder and the baseline folders it names (`--baselines`): their runs join the
+comparison, so that the product is always compared with the best baseline that was run, wherever it
+was run."""
+
+import os
+
+from onecycle.experiments import storage, summary
+
+
+def load_folder(path):
+    """(config, results) of a run folder, read and checked."""
+    config = storage.read_json(os.path.join(path, "config.json"))
+    results = storage.read_json(os.path.join(path, "results.json"))
+    if not isinstance(results, dict) or "runs" not in results:
+        raise storage.CorruptRunError(f"{os.path.join(path, 'results.json')} holds no runs")
+    return config, results
+
+
+def all_runs(path, config, results):
+    """The folder's own runs and those of its baseline folders, normalized."""
+    runs = summary.normalize_runs(results, config["optimizer"])
+    for relative in results.get("baselines", []):
+        other = os.path.normpath(os.path.join(path, relative))
+        other_config, other_results = load_folder(other)
+        if other_results["dataset"]["name"] != results["dataset"]["name"]:
+            raise storage.CorruptRunError(
+                f"baseline {other} holds {other_results['dataset']['name']}, not {results['dataset']['name']}"
+            )
+        runs += summary.normalize_runs(other_results, other_config["optimizer"], folder=relative)
+    return _first_of_each(runs)
+
+
+def _first_of_each(runs):
+    """One run per (arm, rate, budget, seed): the first met (a grid's seed 0 is not counted again when
+    the chosen rate's folder runs seeds 0 to N)."""
+    seen, kept = set(), []
+    for run in runs:
+        key = (*summary.group_key(run), run["seed"])
+        if key not in seen:
+            seen.add(key)
+            kept.append(run)
+    return kept
