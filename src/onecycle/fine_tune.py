@@ -14,7 +14,7 @@ from onecycle import checks
 from onecycle.finder import LRFinderResult
 from onecycle.fit import fit_one_cycle
 from onecycle.groups import discriminative_optimizer, is_multi_optimizer
-from onecycle.optimizers import inner_optimizer
+from onecycle.optimizers import inner_optimizer, with_rate
 
 
 @dataclasses.dataclass
@@ -72,11 +72,6 @@ def _walk(layer):
 def _recompile(model, compile_config, optimizer):
     compile_config = {**compile_config, "optimizer": keras.optimizers.serialize(optimizer)}
     model.compile_from_config(compile_config)
-
-
-def _clone(template, learning_rate):
-    config = {**template.get_config(), "learning_rate": learning_rate, "name": None}
-    return template.__class__.from_config(config)
 
 
 def _exact(variables):
@@ -146,7 +141,7 @@ def fine_tune(
             raise ValueError(
                 "Argument `base_model` covers every trainable variable: nothing is left to train frozen"
             )
-        _recompile(model, compile_config, _clone(template, rate))
+        _recompile(model, compile_config, with_rate(template, rate))
         history = fit_one_cycle(model, x, y, epochs=freeze_epochs, **common)
         histories.append(history)
         finders.append(history.lr_finder)

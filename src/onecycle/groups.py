@@ -20,7 +20,7 @@ from keras import ops
 
 from onecycle import checks
 from onecycle import keras_internals as internals
-from onecycle.optimizers import inner_optimizer
+from onecycle.optimizers import SGD, inner_optimizer, with_rate
 
 
 @dataclasses.dataclass
@@ -151,14 +151,8 @@ def discriminative_optimizer(
     patterns = [_group_pattern(g, model) for g in groups]
     _check_cover(model, patterns)
     if optimizer is None:
-        from onecycle.optimizers import SGD
-
         optimizer = SGD(momentum=0.9)
-    config = optimizer.get_config()
-    subs = []
-    for rate in rates:
-        sub = optimizer.__class__.from_config({**config, "learning_rate": rate, "name": None})
-        subs.append(sub)
+    subs = [with_rate(optimizer, rate) for rate in rates]
     mapping = keras.optimizers.OptimizerMap(default_optimizer=subs[-1])
     for pattern, sub in zip(patterns[:-1], subs[:-1]):
         mapping[pattern] = sub

@@ -40,6 +40,13 @@ def inner_optimizer(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.O
     return getattr(optimizer, "inner_optimizer", optimizer)
 
 
+def with_rate(optimizer: keras.optimizers.Optimizer, learning_rate) -> keras.optimizers.Optimizer:
+    """A new optimizer of `optimizer`'s class and config (fresh slots and step, its own name) at
+    `learning_rate` (a float or a schedule)."""
+    config = {**optimizer.get_config(), "learning_rate": learning_rate, "name": None}
+    return optimizer.__class__.from_config(config)
+
+
 def current_momentum(optimizer: keras.optimizers.Optimizer) -> float | None:
     """The momentum (SGD) or `beta_1` (Adam) that `optimizer` applies at its current step, or None."""
     optimizer = inner_optimizer(optimizer)

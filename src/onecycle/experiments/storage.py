@@ -9,6 +9,7 @@ import sys
 import keras
 import numpy as np
 
+from onecycle import files
 from onecycle.experiments.errors import CorruptRunError
 
 
@@ -23,23 +24,8 @@ def _clean(value):
     return value
 
 
-def _write_atomically(path, tmp, write):
-    """`write(tmp)`, then rename `tmp` to `path`; on any failure `tmp` is removed and `path` untouched."""
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _dump_json(record, tmp):
-    with open(tmp, "w") as f:
-        json.dump(_clean(record), f, indent=1)
-
-
 def write_json(path, record):
-    _write_atomically(path, f"{path}.tmp", lambda tmp: _dump_json(record, tmp))
+    files.write_json_atomically(path, _clean(record), indent=1)
 
 
 def read_json(path):
@@ -51,7 +37,7 @@ def read_json(path):
 
 
 def save_figure(figure, path):
-    _write_atomically(path, f"{path}.tmp.png", lambda tmp: figure.savefig(tmp, dpi=110, bbox_inches="tight"))
+    files.write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=110, bbox_inches="tight"), ".tmp.png")
 
 
 def describe_value(value):
@@ -72,7 +58,7 @@ def write_text(path, text):
         with open(tmp, "w") as f:
             f.write(text)
 
-    _write_atomically(path, f"{path}.tmp", _dump)
+    files.write_atomically(path, _dump)
 
 
 def _device():
