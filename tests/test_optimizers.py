@@ -76,3 +76,14 @@ def test_bad_momentum_is_named(value):
         optimizers.SGD(0.01, momentum=value)
     with pytest.raises(ValueError, match="beta_1"):
         optimizers.Adam(0.01, beta_1=value)
+
+
+def test_with_rate_copies_class_and_config_at_another_rate():
+    template = optimizers.AdamW(learning_rate=0.1, beta_1=0.9, weight_decay=0.02)
+    copy = optimizers.with_rate(template, 0.003)
+    assert type(copy) is optimizers.AdamW and copy is not template and copy.name != ""
+    assert copy.get_config() == {
+        **template.get_config(),
+        "learning_rate": pytest.approx(0.003),
+        "name": copy.name,
+    }
