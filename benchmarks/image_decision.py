@@ -55,6 +55,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+")
     parser.add_argument("--json")
+    parser.add_argument(
+        "--rank-only",
+        action="store_true",
+        help="rank without deciding (the tasks that pick the variants a costlier task runs)",
+    )
     args = parser.parse_args()
     tasks, unfinished = {}, []
     for path in args.files:
@@ -112,7 +117,13 @@ def main():
             f"{', '.join(s['not_run_on']) or '-'} |"
         )
     out.line()
-    if unfinished:
+    if args.rank_only:
+        chosen = None
+        line = (
+            f"Ranking only, no decision: {', '.join(f'`{v}`' for v in ranked[:2])} first "
+            "(the two variants the costlier task runs)."
+        )
+    elif unfinished:
         chosen = None
         line = (
             f"Unfinished: {', '.join(unfinished)} (no decision until every task has run; "
