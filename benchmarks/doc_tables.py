@@ -500,7 +500,8 @@ def _recipe_goals(paths):
         mean, std = row["final_val"]
         digits = 4 if stats.higher_is_better(record["metric"]) else 3
         lines.append(
-            f"| {record['setup']['dataset']} ({record['metric']}) | {mean:.{digits}f} ± {std:.{digits}f} "
+            f"| {record['setup']['dataset']} ({record['metric']}) | {_guard_ran(record)} "
+            f"| {mean:.{digits}f} ± {std:.{digits}f} "
             f"| {_effect(cosine, record['metric'])} | {_effect(keras_default, record['metric'])} "
             f"| {'met' if cosine['verdict'] != 'loses' else '**missed**'} "
             f"| {'met' if keras_default['verdict'] == 'beats' else '**missed**'} |"
@@ -564,14 +565,30 @@ def _small_tables(paths):
     return "\n".join(lines)
 
 
+def _guard_ran(record):
+    """Per seed, what the `guard` variant trained: 1cycle to its peak, or the constant rate the
+    guard chose (files stored before the guard recorded its choice: "not recorded")."""
+    runs = sorted(
+        (int(key.split("/")[1]), run) for key, run in record["runs"].items() if key.startswith("guard/")
+    )
+    if not all("guard" in run for _, run in runs):
+        return "not recorded"
+    return ", ".join(
+        f"s{seed} constant {run['guard']['constant_rate']:.3g} (guard, by {run['guard'].get('judged_by', 'loss')})"
+        if run["guard"]["chose"] == "constant"
+        else f"s{seed} 1cycle to {run['lr']:.3g}"
+        for seed, run in runs
+    )
+
+
 def _guard_goals(paths):
     """`guard_goals JSON_FILE...`: per task, the variant `guard` (fit_one_cycle's defaults since the
     guard) against Keras' default, ScheduleFreeAdamW's default and the best cosine, with the goals:
     never worse than either default, better than Keras' default, no worse than the best cosine."""
     lines = [
-        "| task | fit_one_cycle: final val | vs Keras default | vs ScheduleFreeAdamW default | vs best cosine "
-        "| never worse than the defaults | better than Keras' default | no worse than cosine |",
-        "|---|---|---|---|---|---|---|---|",
+        "| task | fit_one_cycle: what ran per seed | final val | vs Keras default | vs ScheduleFreeAdamW default "
+        "| vs best cosine | never worse than the defaults | better than Keras' default | no worse than cosine |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for path in paths:
         record = storage.read_json(path)
@@ -586,7 +603,8 @@ def _guard_goals(paths):
         digits = 4 if stats.higher_is_better(record["metric"]) else 3
         never_worse = "loses" not in (keras_default["verdict"], schedule_free["verdict"])
         lines.append(
-            f"| {record['setup']['dataset']} ({record['metric']}) | {mean:.{digits}f} ± {std:.{digits}f} "
+            f"| {record['setup']['dataset']} ({record['metric']}) | {_guard_ran(record)} "
+            f"| {mean:.{digits}f} ± {std:.{digits}f} "
             f"| {_effect(keras_default, record['metric'])} | {_effect(schedule_free, record['metric'])} "
             f"| {_effect(cosine, record['metric'])} | {'met' if never_worse else '**missed**'} "
             f"| {'met' if keras_default['verdict'] == 'beats' else '**missed**'} "
