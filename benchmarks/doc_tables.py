@@ -500,8 +500,7 @@ def _recipe_goals(paths):
         mean, std = row["final_val"]
         digits = 4 if stats.higher_is_better(record["metric"]) else 3
         lines.append(
-            f"| {record['setup']['dataset']} ({record['metric']}) | {_guard_ran(record)} "
-            f"| {mean:.{digits}f} ± {std:.{digits}f} "
+            f"| {record['setup']['dataset']} ({record['metric']}) | {mean:.{digits}f} ± {std:.{digits}f} "
             f"| {_effect(cosine, record['metric'])} | {_effect(keras_default, record['metric'])} "
             f"| {'met' if cosine['verdict'] != 'loses' else '**missed**'} "
             f"| {'met' if keras_default['verdict'] == 'beats' else '**missed**'} |"
