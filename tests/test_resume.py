@@ -88,7 +88,20 @@ def test_a_training_interrupted_midway_restarts_and_matches_an_uninterrupted_run
     uninterrupted run's."""
     from onecycle.experiments import runner
 
-    argv = ["train", "digits", "--epochs", "2", "--seeds", "2", "--subset", "120", "--num-steps", "20", "--verbose", "0"]
+    argv = [
+        "train",
+        "digits",
+        "--epochs",
+        "2",
+        "--seeds",
+        "2",
+        "--subset",
+        "120",
+        "--num-steps",
+        "20",
+        "--verbose",
+        "0",
+    ]
     assert main([*argv, "--out", str(tmp_path / "whole")]) == 0
     original, calls = runner.EpochLog.on_epoch_end, []
 
