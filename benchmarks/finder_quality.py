@@ -49,7 +49,7 @@ def main():
     args = parser.parse_args()
     if args.quick:
         args.epochs, args.seeds, args.grid, args.subset = 2, 1, 3, args.subset or 200
-    cfg = config_lib.CompareConfig(
+    cfg = config_lib.CompareConfig.from_options(
         dataset=args.dataset,
         optimizer=args.optimizer,
         epochs=args.epochs,
@@ -59,7 +59,7 @@ def main():
         verbose=0,
         num_steps=20 if args.quick else 200,
     ).validate()
-    dataset = datasets.load(cfg.dataset, cfg.data_dir, cfg.subset, 0)
+    dataset = cfg.data.load(0)
 
     start = time.perf_counter()
     finder = runner.range_test(cfg, dataset, verbose=0)
@@ -69,7 +69,7 @@ def main():
 
     results = {"grid": [], "methods": {}}
     for lr in grid:
-        metric, seconds = _train(dataset, cfg, float(lr), cfg.seeds)
+        metric, seconds = _train(dataset, cfg, float(lr), cfg.arms.seeds)
         results["grid"].append({"max_lr": float(lr), "best_val": metric, "seconds": seconds})
         print(f"grid max_lr={lr:.4g}: best val {dataset.metric} {metric:.4f}", flush=True)
     for method, lr in suggestions.items():
@@ -77,14 +77,14 @@ def main():
         if same:  # the default suggestion is the grid's centre: its runs are already done
             results["methods"][method] = {**same[0], "max_lr": lr}
             continue
-        metric, seconds = _train(dataset, cfg, lr, cfg.seeds)
+        metric, seconds = _train(dataset, cfg, lr, cfg.arms.seeds)
         results["methods"][method] = {"max_lr": lr, "best_val": metric, "seconds": seconds}
 
     higher = dataset.metric == "accuracy"
     grid_best = (max if higher else min)(results["grid"], key=lambda r: r["best_val"])
     run_seconds = np.mean([r["seconds"] for r in results["grid"]])
     print(
-        f"\n{dataset.name}, {cfg.optimizer}, {cfg.epochs} epochs, {cfg.seeds} seeds; grid best: max_lr "
+        f"\n{dataset.name}, {cfg.model.optimizer}, {cfg.arms.epochs} epochs, {cfg.arms.seeds} seeds; grid best: max_lr "
         f"{grid_best['max_lr']:.4g}, best val {dataset.metric} {grid_best['best_val']:.4f}"
     )
     print(

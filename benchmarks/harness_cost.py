@@ -23,13 +23,13 @@ from stored_output import StoredOutput
 
 def plain(dataset, cfg, seed):
     start = time.perf_counter()  # from the model's construction, as the harness's time counts it
-    model = runner.seeded_model(dataset, arms.make_optimizer(cfg.optimizer, 0.01), seed)
+    model = runner.seeded_model(dataset, arms.make_optimizer(cfg.model.optimizer, 0.01), seed)
     model.fit(
         dataset.x_train,
         dataset.y_train,
         validation_data=(dataset.x_val, dataset.y_val),
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
+        epochs=cfg.arms.epochs,
+        batch_size=cfg.model.batch_size,
         verbose=0,
     )
     model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0)
@@ -56,7 +56,7 @@ def main():
         args.epochs, args.repeats = 2, 1
     if args.epochs < 1 or args.repeats < 1:
         parser.error("--epochs and --repeats: at least 1")
-    cfg = config.CompareConfig(dataset=args.dataset, epochs=args.epochs, data_dir=args.data_dir)
+    cfg = config.CompareConfig.from_options(dataset=args.dataset, epochs=args.epochs, data_dir=args.data_dir)
     dataset = datasets.load(args.dataset, args.data_dir, 300 if args.quick else None, 0)
     plain(dataset, cfg, 0)  # warm-up: the first training of a process pays for tracing
     times = {"plain": [], "harness": []}
@@ -66,7 +66,7 @@ def main():
     ratios = [h / p for h, p in zip(times["harness"], times["plain"])]
     out = StoredOutput(args.json)
     out.line(
-        f"{args.dataset}, {args.epochs} epochs, batch {cfg.batch_size}, backend {keras.backend.backend()}, "
+        f"{args.dataset}, {args.epochs} epochs, batch {cfg.model.batch_size}, backend {keras.backend.backend()}, "
         f"{args.repeats} alternating pairs:"
     )
     out.line()

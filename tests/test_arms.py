@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import onecycle
-from onecycle.experiments import arms, planning, runner, schedule_free
+from onecycle.experiments import arms, config, planning, runner, schedule_free
 
 
 def _values(learning_rate, total):
@@ -152,20 +152,9 @@ def test_batch_norm_statistics_are_recomputed_at_x_and_random_layers_untouched()
         np.testing.assert_array_equal(a, b)
 
 
-class _Config:
-    optimizer, seeds, grid_seeds, max_lr, lrs = "sgd", 3, 1, None, "auto"
-
-    def __init__(self, names):
-        self.names = names
-
-    def arm_list(self):
-        return self.names
-
-    def rate_grid(self, suggestion):
-        return [suggestion * 10**e for e in (-1.0, -0.5, 0.0)]
-
-    def centered_grid(self, center):
-        return [center * 10**e for e in (-0.5, 0.0, 0.5)]
+def _options(names, lrs):
+    """The arms options of a comparison on 3 seeds, grids on the first."""
+    return config.ArmOptions(arms=",".join(names), seeds=3, grid_seeds=1, lrs=lrs)
 
 
 def _run(arm, rate, seed, best):
@@ -173,33 +162,33 @@ def _run(arm, rate, seed, best):
 
 
 def test_grid_extends_past_an_edge_then_runs_the_chosen_rate_on_every_seed():
-    config = _Config(["constant"])
     grid = [0.1, 0.1 * 10**0.5, 1.0]
-    first = planning.planned_runs(config, 1.0, [])
+    options = _options(["constant"], ",".join(map(str, grid)))
+    first = planning.planned_runs(options, "sgd", 1.0, [])
     assert [(t.arm, round(t.rate, 6), t.seed) for t in first] == [("constant", round(r, 6), 0) for r in grid]
     runs = [_run("constant", r, 0, v) for r, v in zip(grid, (0.5, 0.6, 0.7))]  # best at the top edge
-    extended = planning.planned_runs(config, 1.0, runs)
+    extended = planning.planned_runs(options, "sgd", 1.0, runs)
     assert len(extended) == 4 and extended[-1].rate == pytest.approx(10**0.5)
     runs.append(_run("constant", 10**0.5, 0, 0.65))  # the new rate is worse: the choice is 1.0
-    final = planning.planned_runs(config, 1.0, runs)
+    final = planning.planned_runs(options, "sgd", 1.0, runs)
     assert [(t.rate, t.seed) for t in final if t.seed > 0] == [(1.0, 1), (1.0, 2)]
 
 
 def test_grid_extension_stops_after_two_steps_a_side():
-    config = _Config(["constant"])
     rates = [0.1 * 10 ** (k / 2) for k in range(-2, 3)]  # the grid and two extensions below it
+    options = _options(["constant"], ",".join(map(str, rates[2:])))
     runs = [_run("constant", r, 0, 1.0 - i * 0.1) for i, r in enumerate(rates)]  # lowest rate best
-    final = planning.planned_runs(config, 1.0, runs)
+    final = planning.planned_runs(options, "sgd", 1.0, runs)
     assert {round(t.rate, 9) for t in final if t.seed > 0} == {round(rates[0], 9)}
 
 
 def test_own_rate_arms_and_default_arms_and_product_first():
-    config = _Config(["constant-default", "schedule-free", "onecycle"])
-    planned = planning.planned_runs(config, 0.3, [])
+    options = _options(["constant-default", "schedule-free", "onecycle"], "auto")
+    planned = planning.planned_runs(options, "sgd", 0.3, [])
     assert planned[0] == planning.Training("onecycle", None, 0)
     assert planned[0].key("sgd") == ("onecycle", "0", 0)  # results.json records the rate 0.0
     sf = sorted(t.rate for t in planned if t.arm == "schedule-free")
-    np.testing.assert_allclose(sf, [0.0025 * 10**-0.5, 0.0025, 0.0025 * 10**0.5])
+    np.testing.assert_allclose(sf, [0.0025 * 10 ** (k / 2) for k in range(-2, 3)])
     assert planning.Training("constant-default", 0.01, 2) in planned
 
 
@@ -221,9 +210,9 @@ def test_the_plan_is_pure_code_that_loads_no_keras():
     code = (
         "import sys; sys.argv[0] = 'onecycle'\n"  # the package's names stay lazy, as in the CLI
         "from onecycle.experiments import planning\n"
-        "class C: arm_list = lambda self: ['constant', 'onecycle']; rate_grid = lambda self, c=None: [0.1, 1.0]\n"
-        "C.seeds, C.optimizer, C.max_lr, C.grid_seeds = 2, 'sgd', None, None\n"
-        "assert len(planning.planned_runs(C(), 1.0, [])) == 6\n"
+        "from onecycle.experiments.config import ArmOptions\n"
+        "options = ArmOptions(arms='constant,onecycle', seeds=2, lrs='0.1,1.0', grid_seeds=None)\n"
+        "assert len(planning.planned_runs(options, 'sgd', 1.0, [])) == 6\n"
         "assert 'keras' not in sys.modules, 'keras was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

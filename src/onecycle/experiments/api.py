@@ -78,7 +78,7 @@ def compare(
     if not isinstance(lrs, str):
         lrs = ",".join(str(float(r)) for r in lrs)
     work = None if out else tempfile.mkdtemp(prefix="onecycle-compare-")
-    config = config_module.CompareConfig(
+    config = config_module.CompareConfig.from_options(
         dataset=dataset.name,
         in_memory=True,
         optimizer=optimizer or ("adam" if dataset.x_train.ndim == 2 else "sgd"),
@@ -96,7 +96,7 @@ def compare(
         config.validate()
     except config_module.ConfigError as error:  # worded for the command line: name the parameter instead
         raise ValueError(_as_parameters(str(error))) from None
-    config.model = build_model
+    config.model.spec = build_model
     try:
         results, path = runner.compare(config, dataset=dataset)
     finally:

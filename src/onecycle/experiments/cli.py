@@ -1,12 +1,11 @@
 """The `onecycle` command: find-lr, train, compare, report."""
 
 import argparse
-import dataclasses
 import os
 import sys
 import typing
 
-from onecycle.experiments.config import COMMANDS, ConfigError
+from onecycle.experiments.config import COMMANDS, flag_of, from_dict, key_of, resumed
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,30 +20,25 @@ def _type_of(field):
 
 
 def _add_options(parser, config_cls):
-    for field in dataclasses.fields(config_cls):
-        if "help" not in field.metadata:
-            continue
-        kind = _type_of(field)
+    for _, field in config_cls.options():
+        kind, key = _type_of(field), key_of(field)
+        default = config_cls.default_of(field)
         if field.metadata.get("positional"):
-            parser.add_argument(
-                field.name,
-                nargs="?",
-                default=argparse.SUPPRESS,
-                help=f"{field.metadata['help']} (default: {field.default})",
-            )
+            help = field.metadata["help"] + ("" if default is None else f" (default: {default})")
+            parser.add_argument(key, nargs="?", default=argparse.SUPPRESS, help=help)
         elif kind is bool:
             parser.add_argument(
-                f"--{field.name.replace('_', '-')}",
+                flag_of(field),
+                dest=key,
                 action="store_true",
                 default=argparse.SUPPRESS,
                 help=field.metadata["help"],
             )
         else:
+            extra = {"metavar": field.metadata["metavar"]} if "metavar" in field.metadata else {}
+            help = field.metadata["help"] + ("" if "metavar" in field.metadata else f" (default: {default})")
             parser.add_argument(
-                f"--{field.name.replace('_', '-')}",
-                type=kind,
-                default=argparse.SUPPRESS,
-                help=f"{field.metadata['help']} (default: {field.default})",
+                flag_of(field), dest=key, type=kind, default=argparse.SUPPRESS, help=help, **extra
             )
 
 
@@ -58,47 +52,12 @@ def build_parser():
             name, help=config_cls.__doc__.splitlines()[0], description=config_cls.__doc__
         )
         _add_options(command, config_cls)
-        if name in ("train", "compare"):
-            command.add_argument(
-                "--resume",
-                metavar="RUN_DIR",
-                help="continue an interrupted run in RUN_DIR; finished arms and seeds are kept",
-            )
-            command.add_argument(
-                "--rerun",
-                metavar="ARMS",
-                help="with --resume: train these arms (comma-separated) again; their stored trainings "
-                "are removed from results.json first",
-            )
-    report = sub.add_parser(
-        "report", help="rebuild report.md and the plots of a run folder from its results.json"
-    )
-    report.add_argument("run_dir")
-    report.add_argument(
-        "--baselines",
-        help="comma-separated run folders whose runs join the comparison (stored in results.json)",
-    )
     return parser
 
 
-def _config(args):
-    values = {
-        f.name: getattr(args, f.name)
-        for f in dataclasses.fields(COMMANDS[args.command])
-        if hasattr(args, f.name)
-    }
-    return COMMANDS[args.command](**values).validate()
-
-
-def _rerun_names(value):
-    """`--rerun ARMS`: the arm names, each one the harness knows."""
-    from onecycle.experiments import arms
-
-    names = [name.strip() for name in value.split(",")]
-    unknown = [name for name in names if name not in arms.NAMES]
-    if unknown:
-        raise ConfigError(f"--rerun: unknown arm {unknown[0]!r}; known: {', '.join(arms.NAMES)}")
-    return names
+def _given(args):
+    """The options given on the command line, by key."""
+    return {key: value for key, value in vars(args).items() if key != "command"}
 
 
 def _drop_trainings(run_dir, names):
@@ -112,91 +71,42 @@ def _drop_trainings(run_dir, names):
         storage.write_json(path, results)
 
 
-RESUME_OPTIONS = (
-    "seeds",
-    "arms",
-    "verbose",
-)  # --resume may add seeds and arms, and change only the progress shown
-
-
-def _check_resume_options(args, config):
-    """With --resume the run continues as it was configured: an option given that differs from the
-    stored one is an error naming both (--seeds may only grow, --arms only add)."""
-    from onecycle.experiments.config import to_dict
-
-    stored = to_dict(config)
-    for field in dataclasses.fields(COMMANDS[args.command]):
-        if field.name in RESUME_OPTIONS or not hasattr(args, field.name):
-            continue
-        given = getattr(args, field.name)
-        if given != stored.get(field.name):
-            flag = field.name if field.metadata.get("positional") else f"--{field.name.replace('_', '-')}"
-            raise ConfigError(
-                f"{flag}: {args.resume!r} was run with {flag} {stored.get(field.name)!r}; --resume continues it "
-                f"as it was. Received: {flag} {given!r} (start a new run folder to change it)"
-            )
-    if getattr(args, "seeds", None) is not None and args.seeds < config.seeds:
-        raise ConfigError(
-            f"--seeds: {args.resume!r} was run with --seeds {config.seeds}; --resume may add seeds, not drop them. "
-            f"Received: --seeds {args.seeds}"
-        )
-
-
 def _run(args):
-    if args.command == "report":
-        from onecycle.experiments import folders, report
-
-        if not os.path.isfile(os.path.join(args.run_dir, "results.json")):
-            raise ConfigError(f"run_dir: {args.run_dir!r} holds no results.json")
-        config, results = folders.load_folder(args.run_dir)
-        if args.baselines:
-            results["baselines"] = _baseline_folders(args.baselines, args.run_dir)
-        print(report.write(args.run_dir, config, results))
-        return
-    rerun_arg = getattr(args, "rerun", None)
-    if rerun_arg and not getattr(args, "resume", None):
-        raise ConfigError(f"--rerun needs --resume RUN_DIR. Received: --rerun {rerun_arg!r} alone")
-    if getattr(args, "resume", None):
+    given = _given(args)
+    if given.get("resume"):
         from onecycle.experiments import runner, storage
-        from onecycle.experiments.config import from_dict
 
-        config_path = os.path.join(args.resume, "config.json")
-        if not os.path.isfile(config_path):
-            raise ConfigError(f"--resume: {args.resume!r} holds no config.json")
-        rerun = _rerun_names(rerun_arg) if rerun_arg else []
-        config = from_dict(storage.read_json(config_path))
-        _check_resume_options(args, config)
-        config.out = args.resume
-        if getattr(args, "seeds", 0) > config.seeds:  # more seeds for a finished run: --resume DIR --seeds N
-            config.seeds = args.seeds
-        more = [*(args.arms.split(",") if getattr(args, "arms", None) else []), *rerun]
-        if more:  # more arms for a run: --resume DIR --arms A,B (added to its own), and those rerun
-            added = list(dict.fromkeys(a for a in more if a.strip() not in config.arm_list()))
-            config.arms = ",".join([config.arms, *added]) if added else config.arms
-        config.validate()
-        if rerun:
-            _drop_trainings(args.resume, rerun)
+        COMMANDS[args.command].from_options(**given).resume.validate()
+        stored = from_dict(storage.read_json(os.path.join(given["resume"], "config.json")))
+        config = resumed(stored, given)
+        if config.resume.rerun:
+            _drop_trainings(config.resume.run_dir, config.resume.rerun_list())
         _, path = runner.compare(config, resume=True)
         print(f"report: {os.path.join(path, 'report.md')}")
         return
-    config = _config(args)  # argument errors before any backend is loaded
+    config = COMMANDS[args.command].from_options(**given).validate()  # before any backend is loaded
+    if args.command == "report":
+        from onecycle.experiments import folders, report
+
+        options = config.report
+        stored, results = folders.load_folder(options.run_dir)
+        if options.baselines:
+            results["baselines"] = [
+                os.path.relpath(os.path.abspath(f.strip()), os.path.abspath(options.run_dir))
+                for f in options.baselines.split(",")
+            ]
+        print(report.write(options.run_dir, stored, results))
+        return
     from onecycle.experiments import runner
 
     if args.command == "find-lr":
         result, path = runner.find_lr(config)
-        print(f"suggested max learning rate ({config.method}): {result.suggest(config.method):.4g}")
+        method = config.range_test.method
+        print(f"suggested max learning rate ({method}): {result.suggest(method):.4g}")
         print(f"curve: {os.path.join(path, 'finder.png')}, {os.path.join(path, 'finder.json')}")
         return
     _, path = runner.compare(config)
     print(f"report: {os.path.join(path, 'report.md')}")
-
-
-def _baseline_folders(value, run_dir):
-    folders = [v.strip() for v in value.split(",")]
-    for folder in folders:
-        if not os.path.isfile(os.path.join(folder, "results.json")):
-            raise ConfigError(f"--baselines: {folder!r} holds no results.json")
-    return [os.path.relpath(os.path.abspath(f), os.path.abspath(run_dir)) for f in folders]
 
 
 def _quiet_backend(args):

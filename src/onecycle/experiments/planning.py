@@ -57,8 +57,9 @@ def _grid_choice(runs, arm, grid, seeds, higher):
             return grid, best
 
 
-def planned_runs(config, max_lr, runs=None, higher=True):
-    """Every `Training` known so far: the baseline arms that take a rate run at each rate of `--lrs`
+def planned_runs(options, optimizer, max_lr, runs=None, higher=True):
+    """Every `Training` known so far for the arms of `options` (a `config.ArmOptions`) with the
+    baselines compiled with `optimizer` ("sgd" or "adam"): the baseline arms that take a rate run at each rate of `--lrs`
     when it is given (a grid centred on `max_lr`, the range test's suggestion, for 'auto'), the
     arms that call `fit_one_cycle` at `--max-lr` or their own range test's peak.
 
@@ -66,33 +67,35 @@ def planned_runs(config, max_lr, runs=None, higher=True):
     by half a decade (at most `MAX_EXTENSIONS` times a side); then the chosen rate runs on every
     seed. Runs are ordered by seed, so that the first seed of every arm comes first, and within a
     seed the product's arms come first."""
-    grid_seeds = getattr(config, "grid_seeds", None)
+    grid_seeds, seeds = options.grid_seeds, options.seeds
     todo = []
-    for name in config.arm_list():
+    for name in options.arm_list():
         arm = arms.get(name)
-        grid = config.rate_grid(max_lr) if arm.grid_center is None else config.centered_grid(arm.grid_center)
+        grid = (
+            options.rate_grid(max_lr) if arm.grid_center is None else options.centered_grid(arm.grid_center)
+        )
         if arm.rate == "default":
-            rate = arms.default_rate(arm.name, config.optimizer)
-            todo += [Training(arm.name, rate, s) for s in range(config.seeds)]
+            rate = arms.default_rate(arm.name, optimizer)
+            todo += [Training(arm.name, rate, s) for s in range(seeds)]
         elif arm.rate == "own":
-            todo += [Training(arm.name, config.max_lr, s) for s in range(config.seeds)]
-        elif grid and arm.baseline and grid_seeds and grid_seeds < config.seeds:
+            todo += [Training(arm.name, options.max_lr, s) for s in range(seeds)]
+        elif grid and arm.baseline and grid_seeds and grid_seeds < seeds:
             first = range(grid_seeds)
             extended, chosen = _grid_choice(runs or [], arm.name, grid, set(first), higher)
             todo += [Training(arm.name, rate, s) for rate in extended for s in first]
             if chosen is not None:
-                todo += [Training(arm.name, chosen, s) for s in range(grid_seeds, config.seeds)]
+                todo += [Training(arm.name, chosen, s) for s in range(grid_seeds, seeds)]
         elif grid and arm.baseline:
-            todo += [Training(arm.name, rate, s) for rate in grid for s in range(config.seeds)]
+            todo += [Training(arm.name, rate, s) for rate in grid for s in range(seeds)]
         else:
-            todo += [Training(arm.name, arm.grid_center or max_lr, s) for s in range(config.seeds)]
+            todo += [Training(arm.name, arm.grid_center or max_lr, s) for s in range(seeds)]
     return sorted(todo, key=lambda t: (t.seed, arms.get(t.arm).family != "onecycle"))
 
 
-def needs_range_test(config):
+def needs_range_test(options):
     """True when some arm trains at the suggestion or around it ('auto' grid)."""
-    centred = [a for a in map(arms.get, config.arm_list()) if a.needs_rate and a.grid_center is None]
-    if config.lrs == "auto":
+    centred = [a for a in map(arms.get, options.arm_list()) if a.needs_rate and a.grid_center is None]
+    if options.lrs == "auto":
         return bool(centred)
-    grid = config.rate_grid()
+    grid = options.rate_grid()
     return any(not (grid and a.baseline) for a in centred)

@@ -11,7 +11,7 @@ import numpy as np
 
 import onecycle
 from onecycle.experiments import arms, models, plots, progress, report, schedule_free, storage, summary
-from onecycle.experiments.config import ConfigError, to_dict
+from onecycle.experiments.config import ConfigError
 from onecycle.experiments.planning import needs_range_test, planned_runs
 from onecycle.experiments.recorders import DivergenceRecorder, EpochLog
 
@@ -67,7 +67,7 @@ def prepare_run_dir(config):
     path = config.out_dir()
     if os.path.exists(path) and not os.path.isdir(path):
         raise ConfigError(f"--out: {path!r} exists and is not a folder")
-    if os.path.isdir(path) and os.listdir(path) and not config.overwrite:
+    if os.path.isdir(path) and os.listdir(path) and not config.output.overwrite:
         raise ConfigError(f"--out: {path!r} exists and is not empty (pass --overwrite to write into it)")
     parent = os.path.dirname(os.path.abspath(path))
     existing = parent
@@ -83,29 +83,31 @@ def prepare_run_dir(config):
 
 
 def range_test(config, dataset, verbose):
-    optimizer = arms.make_optimizer(config.optimizer, arms.KERAS_DEFAULT_LR[config.optimizer])
-    model = seeded_model(dataset, optimizer, config.seed, config.model)
+    name, test = config.model.optimizer, config.range_test
+    model = seeded_model(
+        dataset, arms.make_optimizer(name, arms.KERAS_DEFAULT_LR[name]), test.seed, config.model.spec
+    )
     return onecycle.find_lr(
         model,
         dataset.x_train,
         dataset.y_train,
-        batch_size=config.batch_size,
-        num_steps=config.num_steps,
-        seed=config.seed,
+        batch_size=config.model.batch_size,
+        num_steps=test.num_steps,
+        seed=test.seed,
         verbose=verbose,
     )
 
 
 def find_lr(config):
     """`onecycle find-lr`: writes finder.json, finder.png and config.json; returns the result."""
-    dataset = config.load_data(config.seed)
-    models.for_dataset(dataset, config.model)  # a bad model: nothing written
+    dataset = config.data.load(config.range_test.seed)
+    models.for_dataset(dataset, config.model.spec)  # a bad model: nothing written
     path = prepare_run_dir(config)
-    storage.write_json(os.path.join(path, "config.json"), to_dict(config))
+    storage.write_json(os.path.join(path, "config.json"), config.to_dict())
     result = range_test(config, dataset, verbose=1)
     result_path = os.path.join(path, "finder.json")
     result.save(result_path)
-    plots.save_finder_plot(result, os.path.join(path, "finder.png"), config.method)
+    plots.save_finder_plot(result, os.path.join(path, "finder.png"), config.range_test.method)
     return result, path
 
 
@@ -122,37 +124,38 @@ def train_one(dataset, config, training, verbose, run_dir, label=None):
     gives (a mid-training backup would resume with another data order). Its scratch folder
     (`backups/LABEL-seedN`, the per-epoch log) is cleared first."""
     arm, seed = training.arm, training.seed
-    steps_per_epoch = math.ceil(len(dataset.x_train) / config.batch_size)
+    batch_size, optimizer = config.model.batch_size, config.model.optimizer
+    steps_per_epoch = math.ceil(len(dataset.x_train) / batch_size)
     scratch = backup_dir(run_dir, label or arm, seed)
     shutil.rmtree(scratch, ignore_errors=True)
     os.makedirs(scratch)
     plan = arms.plan(
         arm,
-        optimizer=config.optimizer,
+        optimizer=optimizer,
         rate=training.rate,
-        epochs=config.epochs,
+        epochs=config.arms.epochs,
         steps_per_epoch=steps_per_epoch,
     )
-    model = seeded_model(dataset, plan.optimizer, seed, config.model)
+    model = seeded_model(dataset, plan.optimizer, seed, config.model.spec)
     divergence, log = (
         DivergenceRecorder(steps_per_epoch),
         EpochLog(os.path.join(scratch, "epochs.json"), dataset.metric),
     )
     callbacks = [divergence, log]
     if plan.schedule_free:
-        callbacks.insert(0, schedule_free.AveragedEvaluation(dataset.x_train, config.batch_size))
+        callbacks.insert(0, schedule_free.AveragedEvaluation(dataset.x_train, batch_size))
     common = dict(
         validation_data=(dataset.x_val, dataset.y_val),
         epochs=plan.epochs,
-        batch_size=config.batch_size,
+        batch_size=batch_size,
         verbose=verbose,
     )
     peak = guard = None
     if plan.fit_one_cycle is not None:
         kwargs = dict(plan.fit_one_cycle)
         if "max_lr" not in kwargs:
-            kwargs["suggestion"] = config.method
-            kwargs["find_lr_kwargs"] = {"num_steps": config.num_steps, "verbose": 0}
+            kwargs["suggestion"] = config.range_test.method
+            kwargs["find_lr_kwargs"] = {"num_steps": config.range_test.num_steps, "verbose": 0}
         with warnings.catch_warnings():  # the guard's choice goes into the record and the progress line
             warnings.filterwarnings("ignore", message="fit_one_cycle's guard")
             history = onecycle.fit_one_cycle(
@@ -177,7 +180,7 @@ def train_one(dataset, config, training, verbose, run_dir, label=None):
     )
     record = {
         "arm": arm,
-        "lr": training.recorded_rate(config.optimizer),
+        "lr": training.recorded_rate(optimizer),
         "seed": seed,
         "planned_epochs": plan.epochs,
         "steps_per_epoch": steps_per_epoch,
@@ -198,7 +201,7 @@ def train_one(dataset, config, training, verbose, run_dir, label=None):
 
 def _verbose(config):
     """Keras' verbosity: `--verbose`, else silent (the harness prints one line per training)."""
-    return 0 if config.verbose is None else config.verbose
+    return 0 if config.arms.verbose is None else config.arms.verbose
 
 
 def _digest(*arrays):
@@ -215,7 +218,8 @@ def fingerprint_of(dataset, config):
     source (the file of a PATH.py:FUNCTION model, else its name), stored in results.json: `--resume`
     refuses a run folder whose data or model changed since."""
     splits = (dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val, dataset.x_test, dataset.y_test)
-    model = config.model if isinstance(config.model, str) or config.model is None else repr(config.model)
+    model = config.model.spec
+    model = model if isinstance(model, str) or model is None else repr(model)
     source = str(model)
     if isinstance(model, str) and ".py:" in model:
         file = model.rsplit(":", 1)[0]
@@ -228,10 +232,10 @@ def fingerprint_of(dataset, config):
 def compare(config, resume=False, dataset=None):
     """`onecycle compare` / `onecycle train`: range test, every arm, rate and seed, results.json, report.
     `dataset`: a loaded `Dataset` (the Python API's arrays) instead of the config's."""
-    dataset = dataset or config.load_data(0)
+    dataset = dataset or config.data.load(0)
     model_description = models.describe(
-        models.for_dataset(dataset, config.model)
-    )  # a bad model: nothing written
+        models.for_dataset(dataset, config.model.spec)
+    )  # bad: nothing written
     path = config.out_dir() if resume else prepare_run_dir(config)
     results_path = os.path.join(path, "results.json")
     results = storage.read_json(results_path) if resume and os.path.exists(results_path) else None
@@ -245,7 +249,7 @@ def compare(config, resume=False, dataset=None):
             },
             "model": model_description,
             "finder": None,
-            "max_lr": config.max_lr,
+            "max_lr": config.arms.max_lr,
             "baselines": config.baseline_list(),
             "runs": [],
         }
@@ -253,19 +257,22 @@ def compare(config, resume=False, dataset=None):
     stored = results.get("fingerprint")
     if stored is not None and stored != fingerprint:
         changed = [key for key in fingerprint if stored.get(key) != fingerprint[key]]
-        what = {"data": f"the data ({config.data or config.dataset})", "model": f"the model ({config.model})"}
+        what = {
+            "data": f"the data ({config.data.file or config.data.dataset})",
+            "model": f"the model ({config.model.spec})",
+        }
         raise ConfigError(
             f"--resume: {', '.join(what.get(k, k) for k in changed)} differs from what {path!r} was trained on; "
             "resuming would mix two runs in one results.json (start a new run folder instead)"
         )
     results["fingerprint"] = fingerprint
-    storage.write_json(os.path.join(path, "config.json"), to_dict(config))
-    if results["max_lr"] is None and needs_range_test(config):
+    storage.write_json(os.path.join(path, "config.json"), config.to_dict())
+    if results["max_lr"] is None and needs_range_test(config.arms):
         finder = range_test(config, dataset, verbose=_verbose(config) == 1)
         finder.save(os.path.join(path, "finder.json"))
         results["finder"] = {
-            "suggestion": finder.suggest(config.method),
-            "method": config.method,
+            "suggestion": finder.suggest(config.range_test.method),
+            "method": config.range_test.method,
             "diverged": finder.diverged,
         }
         results["max_lr"] = results["finder"]["suggestion"]
@@ -273,10 +280,10 @@ def compare(config, resume=False, dataset=None):
     higher = dataset.task == "classification"
     shown = progress.Progress()
     while True:
-        runs = summary.normalize_runs(results, config.optimizer)
+        runs = summary.normalize_runs(results, config.model.optimizer)
         done = {(r["arm"], f"{r['lr']:.12g}", r["seed"]) for r in runs}
-        planned = planned_runs(config, results["max_lr"] or 1.0, runs, higher)
-        todo = [t for t in planned if t.key(config.optimizer) not in done]
+        planned = planned_runs(config.arms, config.model.optimizer, results["max_lr"] or 1.0, runs, higher)
+        todo = [t for t in planned if t.key(config.model.optimizer) not in done]
         if not todo:
             break
         rates_per_arm = {}
@@ -293,5 +300,5 @@ def compare(config, resume=False, dataset=None):
         shown.finished(label, training.seed, record, dataset.metric)
     shown.close()
     shutil.rmtree(os.path.join(path, "backups"), ignore_errors=True)
-    report.write(path, to_dict(config), results)
+    report.write(path, config.to_dict(), results)
     return results, path
