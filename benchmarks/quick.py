@@ -7,6 +7,7 @@ stops the run with its name and a non-zero exit.
 """
 
 import contextlib
+import glob
 import importlib
 import io
 import os
@@ -34,6 +35,8 @@ RUNS = [
 if os.path.exists(CIFAR10):  # the shared data beside the checkout
     RUNS.append(("gpu_cifar10", ["--quick", "--data-dir", os.path.dirname(os.path.dirname(CIFAR10))]))
     RUNS.append(("resnet9_backends", ["--quick", "--data-dir", os.path.dirname(os.path.dirname(CIFAR10))]))
+    GUARD_RUNS = sorted(glob.glob(os.path.join(HERE, "..", "docs", "benchmarks", "guard2_*.json")))
+    RUNS.append(("guard_size_rule", [*GUARD_RUNS, "--data-dir", os.path.dirname(os.path.dirname(CIFAR10))]))
 
 
 def main():
