@@ -37,6 +37,9 @@ if os.path.exists(CIFAR10):  # the shared data beside the checkout
     RUNS.append(("resnet9_backends", ["--quick", "--data-dir", os.path.dirname(os.path.dirname(CIFAR10))]))
     GUARD_RUNS = sorted(glob.glob(os.path.join(HERE, "..", "docs", "benchmarks", "guard2_*.json")))
     RUNS.append(("guard_size_rule", [*GUARD_RUNS, "--data-dir", os.path.dirname(os.path.dirname(CIFAR10))]))
+RUNS.append(
+    ("guard_candidates", sorted(glob.glob(os.path.join(HERE, "..", "docs", "benchmarks", "small_*.json"))))
+)
 
 
 def main():
