@@ -65,11 +65,13 @@ class Arm:
     grid_center: float | None = None
 
     @property
-    def needs_rate(self):
+    def needs_rate(self) -> bool:
         return self.rate == "given"
 
 
-def make_optimizer(name, learning_rate, momentum=MOMENTUM):
+def make_optimizer(
+    name: str, learning_rate: float | object, momentum: float | object = MOMENTUM
+) -> keras.optimizers.Optimizer:
     """`onecycle.optimizers.SGD` ("sgd") or `Adam` ("adam") with a rate and a momentum / beta_1."""
     if name == "sgd":
         return onecycle.optimizers.SGD(learning_rate=learning_rate, momentum=momentum)
@@ -260,12 +262,12 @@ DEFAULT_ARMS = (
 )
 
 
-def canonical(name):
+def canonical(name: str) -> str:
     """The registry's name for `name` (an old name mapped to its new one, any other unchanged)."""
     return ALIASES.get(name, name)
 
 
-def get(name):
+def get(name: str) -> Arm:
     """The `Arm` called `name` (old names accepted)."""
     name = canonical(name)
     if name not in REGISTRY:
@@ -273,17 +275,17 @@ def get(name):
     return REGISTRY[name]
 
 
-def default_rate(arm, optimizer):
+def default_rate(arm: str, optimizer: str) -> float:
     """The rate an arm with `rate="default"` trains at."""
     return SCHEDULE_FREE_DEFAULT_LR if get(arm).family == "schedule-free" else KERAS_DEFAULT_LR[optimizer]
 
 
-def rate_of(arm, optimizer, given):
+def rate_of(arm: str, optimizer: str, given: float | None) -> float | None:
     """The rate `arm` is recorded at: `given`, or its default for arms that pick their own."""
     return default_rate(arm, optimizer) if get(arm).rate == "default" else given
 
 
-def plan(arm, *, optimizer, rate, epochs, steps_per_epoch):
+def plan(arm: str, *, optimizer: str, rate: float | None, epochs: int, steps_per_epoch: int) -> ArmPlan:
     """What `arm` trains with at `rate`: a grid or given rate; ignored by arms at their default; for
     the arms that pick their own peak (`fit_one_cycle`), the peak they are given, or None for their
     own range test."""

@@ -10,11 +10,16 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from onecycle import DEFAULT_SUGGESTION, SUGGESTION_METHODS
 from onecycle.experiments import arms, datasets, own_data
 from onecycle.experiments.errors import ConfigError
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from onecycle.experiments.datasets import Dataset
 
 AUTO_GRID_EXPONENTS = (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5)
 CENTERED_GRID_EXPONENTS = (-1.0, -0.5, 0.0, 0.5, 1.0)
@@ -33,12 +38,12 @@ def _field(default, help, **metadata):
     return dataclasses.field(default=default, metadata={"help": help, **metadata})
 
 
-def key_of(field):
+def key_of(field: dataclasses.Field) -> str:
     """The name of an option on the command line (`--key-name`) and in config.json (`key_name`)."""
     return field.metadata.get("key", field.name)
 
 
-def flag_of(field):
+def flag_of(field: dataclasses.Field) -> str:
     return key_of(field) if field.metadata.get("positional") else f"--{key_of(field).replace('_', '-')}"
 
 
@@ -78,21 +83,21 @@ class DataOptions:
     in_memory: bool = False  # the Python API's arrays: no bundled dataset to check `dataset` against
 
     @property
-    def name(self):
+    def name(self) -> str:
         """The dataset's name in run folders: the bundled name, or the stem of the --data file."""
         return os.path.splitext(os.path.basename(self.file))[0] if self.file else self.dataset
 
-    def default_optimizer(self):
+    def default_optimizer(self) -> str:
         if self.file:
             return "adam" if own_data.is_table_file(self.file) else "sgd"
         spec = datasets.REGISTRY.get(self.dataset)
         return spec.optimizer if spec else "sgd"
 
-    def default_epochs(self):
+    def default_epochs(self) -> int:
         spec = datasets.REGISTRY.get(self.dataset)
         return DEFAULT_USER_EPOCHS if self.file or not spec else spec.epochs
 
-    def load(self, seed=0):
+    def load(self, seed: int = 0) -> Dataset:
         if self.file:
             return own_data.load_file(self.file, self.target, self.task, seed)
         return datasets.load(self.dataset, self.data_dir, self.subset, seed)
@@ -135,7 +140,7 @@ class ModelOptions:
     batch_size: int = _field(32, "batch size (of the range test too: use the one you will train with)")
 
     @property
-    def model_name(self):
+    def model_name(self) -> str | None:
         """The model as run folders name it: the spec, or the Python API's function by name."""
         spec = self.spec
         return spec if isinstance(spec, str) or spec is None else getattr(spec, "__name__", "model")
@@ -198,10 +203,10 @@ class ArmOptions:
         None, "Keras verbosity: 0 silent, 1 progress bar, 2 a line per epoch; default 1 on a terminal, else 2"
     )
 
-    def arm_list(self):
+    def arm_list(self) -> list[str]:
         return [arms.canonical(a.strip()) for a in self.arms.split(",")]
 
-    def rate_grid(self, suggestion=None):
+    def rate_grid(self, suggestion: float | None = None) -> list[float] | None:
         """The rates of `--lrs`, sorted (the 'auto' grid needs the suggestion), or None."""
         if not self.lrs or self.lrs == "none":
             return None
@@ -209,14 +214,14 @@ class ArmOptions:
             return None if suggestion is None else [float(suggestion * 10**e) for e in AUTO_GRID_EXPONENTS]
         return sorted(float(v) for v in str(self.lrs).split(","))
 
-    def centered_grid(self, center):
+    def centered_grid(self, center: float) -> list[float] | None:
         """The grid of an arm with its own centre (ScheduleFreeAdamW): its default times 10^-1 ...
         10^1 in half decades, unless `--lrs` is 'none' (the centre only)."""
         if self.lrs == "none":
             return None
         return [float(center * 10**e) for e in CENTERED_GRID_EXPONENTS]
 
-    def baseline_folders(self):
+    def baseline_folders(self) -> list[str]:
         return [b.strip() for b in self.baselines.split(",")] if self.baselines else []
 
     def validate(self):
@@ -287,7 +292,7 @@ class ResumeOptions:
         metavar="ARMS",
     )
 
-    def rerun_list(self):
+    def rerun_list(self) -> list[str]:
         return [name.strip() for name in self.rerun.split(",")] if self.rerun else []
 
     def validate(self):
@@ -330,7 +335,7 @@ class _Command:
     STORED: ClassVar[tuple[str, ...]] = ()  # groups written to config.json
 
     @classmethod
-    def options(cls):
+    def options(cls) -> list[tuple[str, dataclasses.Field]]:
         """(group attribute, field) of every option the command line takes, in order."""
         return [
             (attribute, field)
@@ -344,7 +349,7 @@ class _Command:
         return cls.DEFAULTS.get(key_of(field), field.default)
 
     @classmethod
-    def from_options(cls, **values):
+    def from_options(cls, **values: Any) -> Self:
         """The config of these option values (keys as on the command line, `max_lr`; missing ones take
         their defaults). An unknown key is an error naming it."""
         groups = {}
@@ -364,12 +369,12 @@ class _Command:
     def __post_init__(self):
         pass
 
-    def validate(self):
+    def validate(self) -> Self:
         for attribute in self.GROUPS:
             getattr(self, attribute).validate()
         return self
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         """The stored options, flat, as config.json holds them."""
         record = {"command": self.command}
         for attribute in self.STORED:
@@ -403,7 +408,7 @@ class FindLRConfig(_Command):
         if self.model.optimizer is None:
             self.model.optimizer = self.data.default_optimizer()
 
-    def run_name(self):
+    def run_name(self) -> str:
         parts = [self.command, self.data.name]
         if self.model.spec:
             model = str(self.model.model_name)
@@ -417,7 +422,7 @@ class FindLRConfig(_Command):
     def _budget_parts(self):
         return []
 
-    def out_dir(self):
+    def out_dir(self) -> str:
         return self.output.out or os.path.join("runs", self.run_name())
 
 
@@ -447,7 +452,7 @@ class CompareConfig(FindLRConfig):
     def _budget_parts(self):
         return [f"e{self.arms.epochs}", f"s{self.arms.seeds}"]
 
-    def baseline_list(self):
+    def baseline_list(self) -> list[str]:
         """The `--baselines` folders, relative to the run folder (as results.json stores them)."""
         return [
             os.path.relpath(os.path.abspath(b), os.path.abspath(self.out_dir()))
@@ -503,7 +508,7 @@ RESUMABLE = ("train", "compare")
 RESUME_OPTIONS = ("seeds", "arms", "verbose")  # --resume may add seeds and arms, change the progress shown
 
 
-def from_dict(record):
+def from_dict(record: dict[str, Any]) -> _Command:
     """The config saved in a run folder's config.json."""
     cls = COMMANDS[record["command"]]
     # run folders written before grids ran the suggestion only, and ran a grid on every seed
@@ -512,7 +517,7 @@ def from_dict(record):
     return cls.from_options(**{k: v for k, v in record.items() if k in known})
 
 
-def resumed(stored, given):
+def resumed(stored: CompareConfig, given: dict[str, Any]) -> CompareConfig:
     """The config of a run folder's `--resume`: `stored` (its config.json, as a config) continued
     with the options `given` on the command line. An option given that differs from the stored one
     is an error naming both; `--seeds` may only grow and `--arms` only add (with `--rerun`'s arms)."""

@@ -2,12 +2,14 @@
 comparison, so that the product is always compared with the best baseline that was run, wherever it
 was run."""
 
+from __future__ import annotations
+
 import os
 
 from onecycle.experiments import storage, summary
 
 
-def load_folder(path):
+def load_folder(path: str) -> tuple[dict, dict]:
     """(config, results) of a run folder, read and checked."""
     config = storage.read_json(os.path.join(path, "config.json"))
     results = storage.read_json(os.path.join(path, "results.json"))
@@ -16,7 +18,7 @@ def load_folder(path):
     return config, results
 
 
-def all_runs(path, config, results):
+def all_runs(path: str, config: dict, results: dict) -> list[dict]:
     """The folder's own runs and those of its baseline folders, normalized."""
     runs = summary.normalize_runs(results, config["optimizer"])
     for relative in results.get("baselines", []):

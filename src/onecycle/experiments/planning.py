@@ -1,9 +1,15 @@
 """The plan of a comparison, pure code (no Keras): which trainings run, at which rates and seeds,
 how a grid is extended past an edge and which of its rates is chosen on validation."""
 
+from __future__ import annotations
+
 import dataclasses
+from typing import TYPE_CHECKING
 
 from onecycle.experiments import arms, summary
+
+if TYPE_CHECKING:
+    from onecycle.experiments.config import ArmOptions
 
 OWN_RATE = 0.0  # the rate results.json records for a training whose own range test picks its peak
 
@@ -18,11 +24,11 @@ class Training:
     rate: float | None
     seed: int
 
-    def recorded_rate(self, optimizer):
+    def recorded_rate(self, optimizer: str) -> float:
         """The rate results.json records for it (runs are matched on it)."""
         return OWN_RATE if self.rate is None else arms.rate_of(self.arm, optimizer, self.rate)
 
-    def key(self, optimizer):
+    def key(self, optimizer: str) -> tuple[str, str, int]:
         return self.arm, f"{self.recorded_rate(optimizer):.12g}", self.seed
 
 
@@ -57,7 +63,9 @@ def _grid_choice(runs, arm, grid, seeds, higher):
             return grid, best
 
 
-def planned_runs(options, optimizer, max_lr, runs=None, higher=True):
+def planned_runs(
+    options: ArmOptions, optimizer: str, max_lr: float, runs: list[dict] | None = None, higher: bool = True
+) -> list[Training]:
     """Every `Training` known so far for the arms of `options` (a `config.ArmOptions`) with the
     baselines compiled with `optimizer` ("sgd" or "adam"): the baseline arms that take a rate run at each rate of `--lrs`
     when it is given (a grid centred on `max_lr`, the range test's suggestion, for 'auto'), the
@@ -92,7 +100,7 @@ def planned_runs(options, optimizer, max_lr, runs=None, higher=True):
     return sorted(todo, key=lambda t: (t.seed, arms.get(t.arm).family != "onecycle"))
 
 
-def needs_range_test(options):
+def needs_range_test(options: ArmOptions) -> bool:
     """True when some arm trains at the suggestion or around it ('auto' grid)."""
     centred = [a for a in map(arms.get, options.arm_list()) if a.needs_rate and a.grid_center is None]
     if options.lrs == "auto":

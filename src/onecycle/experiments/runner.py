@@ -1,10 +1,13 @@
 """Runs the commands of the harness: range test, training runs, comparisons. Uses the public library API."""
 
+from __future__ import annotations
+
 import hashlib
 import math
 import os
 import shutil
 import warnings
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -14,6 +17,13 @@ from onecycle.experiments import arms, models, plots, progress, report, schedule
 from onecycle.experiments.config import ConfigError
 from onecycle.experiments.planning import needs_range_test, planned_runs
 from onecycle.experiments.recorders import DivergenceRecorder, EpochLog
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from onecycle.experiments.config import CompareConfig, FindLRConfig
+    from onecycle.experiments.datasets import Dataset
+    from onecycle.experiments.planning import Training
 
 
 def _scaled_mse(variance):
@@ -29,7 +39,7 @@ def _scaled_mse(variance):
     return mse_in_stds
 
 
-def compile_for(model, dataset, optimizer):
+def compile_for(model: keras.Model, dataset: Dataset, optimizer: keras.optimizers.Optimizer) -> None:
     """Compile with the loss and metric of the dataset's task (cross-entropy and accuracy, or MSE and
     RMSE). A classifier may end in probabilities (a softmax) or in logits: the loss takes either."""
     if dataset.task == "regression":
@@ -45,7 +55,9 @@ def compile_for(model, dataset, optimizer):
         model.compile(optimizer, loss, metrics=["accuracy"])
 
 
-def seeded_model(dataset, optimizer, seed, model=None):
+def seeded_model(
+    dataset: Dataset, optimizer: keras.optimizers.Optimizer, seed: int, model: str | Callable | None = None
+) -> keras.Model:
     """The dataset's model (`model`: a `models.build` spec, None for the default) with the initial
     weights of `seed`, compiled with `optimizer`. The global seed is set too, so the data order of
     the next `fit` follows `seed`: runs of one seed pair."""
@@ -62,7 +74,7 @@ def seeded_model(dataset, optimizer, seed, model=None):
     return model
 
 
-def prepare_run_dir(config):
+def prepare_run_dir(config: FindLRConfig) -> str:
     """Check that the run folder can be written (empty, or `overwrite`) and create it."""
     path = config.out_dir()
     if os.path.exists(path) and not os.path.isdir(path):
@@ -82,7 +94,7 @@ def prepare_run_dir(config):
     return path
 
 
-def range_test(config, dataset, verbose):
+def range_test(config: FindLRConfig, dataset: Dataset, verbose: int) -> onecycle.LRFinderResult:
     name, test = config.model.optimizer, config.range_test
     model = seeded_model(
         dataset, arms.make_optimizer(name, arms.KERAS_DEFAULT_LR[name]), test.seed, config.model.spec
@@ -98,7 +110,7 @@ def range_test(config, dataset, verbose):
     )
 
 
-def find_lr(config):
+def find_lr(config: FindLRConfig) -> tuple[onecycle.LRFinderResult, str]:
     """`onecycle find-lr`: writes finder.json, finder.png and config.json; returns the result."""
     dataset = config.data.load(config.range_test.seed)
     models.for_dataset(dataset, config.model.spec)  # a bad model: nothing written
@@ -111,11 +123,18 @@ def find_lr(config):
     return result, path
 
 
-def backup_dir(run_dir, label, seed):
+def backup_dir(run_dir: str, label: str, seed: int) -> str:
     return os.path.join(run_dir, "backups", f"{label}-seed{seed}")
 
 
-def train_one(dataset, config, training, verbose, run_dir, label=None):
+def train_one(
+    dataset: Dataset,
+    config: CompareConfig,
+    training: Training,
+    verbose: int,
+    run_dir: str,
+    label: str | None = None,
+) -> dict:
     """One `Training`; returns its record for results.json. The product's arms call `fit_one_cycle`
     as a user would (its own range test and, on small data, its guard) unless given a peak.
 
@@ -213,7 +232,7 @@ def _digest(*arrays):
     return digest.hexdigest()
 
 
-def fingerprint_of(dataset, config):
+def fingerprint_of(dataset: Dataset, config: CompareConfig) -> dict[str, str]:
     """Digests of the data as trained on (every split, after standardizing) and of the model's
     source (the file of a PATH.py:FUNCTION model, else its name), stored in results.json: `--resume`
     refuses a run folder whose data or model changed since."""
@@ -229,7 +248,7 @@ def fingerprint_of(dataset, config):
     return {"data": _digest(*splits), "model": hashlib.sha256(source.encode()).hexdigest()}
 
 
-def compare(config, resume=False, dataset=None):
+def compare(config: CompareConfig, resume: bool = False, dataset: Dataset | None = None) -> tuple[dict, str]:
     """`onecycle compare` / `onecycle train`: range test, every arm, rate and seed, results.json, report.
     `dataset`: a loaded `Dataset` (the Python API's arrays) instead of the config's."""
     dataset = dataset or config.data.load(0)

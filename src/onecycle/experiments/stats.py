@@ -7,17 +7,20 @@ deviation and standard error. "beats" / "loses" only when the mean difference is
 standard errors from zero; otherwise "tie".
 """
 
+from __future__ import annotations
+
 import dataclasses
 import math
+from collections.abc import Iterable
 
 import numpy as np
 
 
-def higher_is_better(metric):
+def higher_is_better(metric: str) -> bool:
     return metric == "accuracy"
 
 
-def mean_std(values):
+def mean_std(values: Iterable[float | None]) -> tuple[float | None, float | None]:
     """(mean, sample standard deviation) of the finite values; std is None with fewer than 2."""
     values = np.asarray([np.nan if v is None else v for v in values], dtype=float)
     values = values[np.isfinite(values)]
@@ -38,11 +41,11 @@ class Paired:
     gain: float
     verdict: str  # "beats", "loses", "tie", or "n/a" with fewer than 2 shared seeds
 
-    def as_dict(self):
+    def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
-def paired(a_by_seed, b_by_seed, metric):
+def paired(a_by_seed: dict[int, float | None], b_by_seed: dict[int, float | None], metric: str) -> Paired:
     """The paired difference of two arms' values (dicts seed -> value, None for a diverged run)."""
     seeds = sorted(
         s for s in a_by_seed if s in b_by_seed and a_by_seed[s] is not None and b_by_seed[s] is not None

@@ -1,5 +1,7 @@
 """Run-folder files, written atomically (temporary file, then rename) so nothing is ever half-written."""
 
+from __future__ import annotations
+
 import json
 import math
 import os
@@ -24,11 +26,11 @@ def _clean(value):
     return value
 
 
-def write_json(path, record):
+def write_json(path: str, record: object) -> None:
     files.write_json_atomically(path, _clean(record), indent=1)
 
 
-def read_json(path):
+def read_json(path: str) -> object:
     try:
         with open(path) as f:
             return json.load(f)
@@ -40,20 +42,20 @@ def save_figure(figure, path):
     files.write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=110, bbox_inches="tight"), ".tmp.png")
 
 
-def describe_value(value):
+def describe_value(value: object) -> object:
     """A float, or a Keras schedule as its serialized config."""
     if isinstance(value, keras.optimizers.schedules.LearningRateSchedule):
         return keras.saving.serialize_keras_object(value)
     return float(value)
 
 
-def restore_value(record):
+def restore_value(record: object) -> object:
     if isinstance(record, dict):
         return keras.saving.deserialize_keras_object(record)
     return record
 
 
-def write_text(path, text):
+def write_text(path: str, text: str) -> None:
     def _dump(tmp):
         with open(tmp, "w") as f:
             f.write(text)
@@ -93,7 +95,7 @@ def _processor():
     return platform.processor() or None
 
 
-def environment():
+def environment() -> dict[str, object]:
     """The machine and library versions a result was measured with, stored beside it."""
     import onecycle
 

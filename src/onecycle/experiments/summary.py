@@ -5,6 +5,8 @@ The one statistic used to choose and to rank everywhere: the mean over seeds of 
 validation value (`best_val_mean`). The test split never chooses anything; it is reported beside.
 """
 
+from __future__ import annotations
+
 import warnings
 
 import numpy as np
@@ -14,7 +16,7 @@ from onecycle.experiments import arms, milestones, stats
 PRODUCT_ARM = "onecycle"
 
 
-def normalize_runs(results, optimizer, folder=None):
+def normalize_runs(results: dict, optimizer: str, folder: str | None = None) -> list[dict]:
     """The runs of a results.json with `arm` under its registry name, `lr` (the rate the arm was
     given, or its Keras default) and `folder` filled in, for folders written before those fields."""
     runs = []
@@ -27,7 +29,7 @@ def normalize_runs(results, optimizer, folder=None):
     return runs
 
 
-def group_key(run):
+def group_key(run: dict) -> tuple:
     """(arm, rate, budget): the runs of one row of the summary."""
     return run["arm"], float(f"{run['lr']:.12g}"), run["planned_epochs"]
 
@@ -163,12 +165,12 @@ def _by_seed(runs, value):
     return {r["seed"]: value(r) for r in runs}
 
 
-def best_val(run, higher):
+def best_val(run: dict, higher: bool) -> float | None:
     """The best validation value of one run (None when it has none): the statistic that chooses."""
     return milestones.best_and_epoch(milestones.val_curves([run])[0], higher)[0]
 
 
-def summarize(runs, metric):
+def summarize(runs: list[dict], metric: str) -> list[dict]:
     """Rows, the chosen baselines, the paired comparisons of the product against each, and the
     epochs each arm takes to reach the best constant rate's best validation value."""
     higher = stats.higher_is_better(metric)
