@@ -20,14 +20,19 @@ def _type_of(field):
 
 
 def _add_options(parser, config_cls):
-    for _, field in config_cls.options():
+    sections = {}
+    for attribute, field in config_cls.options():
+        group = config_cls.GROUPS[attribute]
+        if attribute not in sections:  # one section of --help per group of options
+            sections[attribute] = parser.add_argument_group(group.__doc__.splitlines()[0].rstrip("."))
+        section = sections[attribute]
         kind, key = _type_of(field), key_of(field)
         default = config_cls.default_of(field)
         if field.metadata.get("positional"):
             help = field.metadata["help"] + ("" if default is None else f" (default: {default})")
-            parser.add_argument(key, nargs="?", default=argparse.SUPPRESS, help=help)
+            section.add_argument(key, nargs="?", default=argparse.SUPPRESS, help=help)
         elif kind is bool:
-            parser.add_argument(
+            section.add_argument(
                 flag_of(field),
                 dest=key,
                 action="store_true",
@@ -37,7 +42,7 @@ def _add_options(parser, config_cls):
         else:
             extra = {"metavar": field.metadata["metavar"]} if "metavar" in field.metadata else {}
             help = field.metadata["help"] + ("" if "metavar" in field.metadata else f" (default: {default})")
-            parser.add_argument(
+            section.add_argument(
                 flag_of(field), dest=key, type=kind, default=argparse.SUPPRESS, help=help, **extra
             )
 

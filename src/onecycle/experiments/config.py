@@ -59,7 +59,7 @@ def _one_of(flag, value, choices):
 
 @dataclasses.dataclass
 class DataOptions:
-    """What to train on: a bundled dataset, or the user's own file."""
+    """The data: a bundled dataset, or the user's own file."""
 
     dataset: str = _field(
         "digits", "dataset: " + ", ".join(datasets.REGISTRY) + " (ignored with --data)", positional=True
@@ -120,7 +120,7 @@ class DataOptions:
 
 @dataclasses.dataclass
 class ModelOptions:
-    """The model, the optimizer its baselines are compiled with, the batch size."""
+    """The model, its optimizer and batch size."""
 
     spec: str | None = _field(
         None,
@@ -152,7 +152,9 @@ class ModelOptions:
 
 @dataclasses.dataclass
 class RangeTestOptions:
-    """The range test: its length, the rule that reads its curve, the seed of the model and data order."""
+    """The range test.
+
+    Its length, the rule that reads its curve, the seed of its model and data order."""
 
     num_steps: int = _field(200, "steps of the range test")
     method: str = _field(DEFAULT_SUGGESTION, "suggestion method: " + ", ".join(SUGGESTION_METHODS))
@@ -169,7 +171,7 @@ class RangeTestOptions:
 
 @dataclasses.dataclass
 class ArmOptions:
-    """The arms of a comparison, their budget, seeds and rates."""
+    """The arms, their budget, seeds and rates."""
 
     epochs: int | None = _field(
         None,
@@ -255,7 +257,7 @@ class ArmOptions:
 
 @dataclasses.dataclass
 class ScheduleOptions:
-    """`onecycle train`'s one arm."""
+    """The schedule `onecycle train` trains with (its one arm)."""
 
     schedule: str = _field("onecycle", "the schedule to train with: " + ", ".join(arms.NAMES))
 
@@ -276,8 +278,10 @@ class OutputOptions:
 
 @dataclasses.dataclass
 class ResumeOptions:
-    """How an interrupted or finished run folder is continued. Not stored: it says how the command
-    was called, not what the run is."""
+    """Resuming a run folder.
+
+    Continues an interrupted or finished run. Not stored: it says how the command was called, not
+    what the run is."""
 
     run_dir: str | None = _field(
         None,
@@ -307,7 +311,7 @@ class ResumeOptions:
 
 @dataclasses.dataclass
 class ReportOptions:
-    """The run folder whose report is rebuilt, and more folders whose runs join it."""
+    """The report's run folder, and more folders whose runs join it."""
 
     run_dir: str = _field(None, "the run folder", positional=True)
     baselines: str | None = _field(
