@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CIFAR10 = os.path.join(HERE, "..", "..", "shared", "data", "cifar10", "cifar10_jpeg_q75.npz")
 
 RUNS = [
-    ("schedule_cost", ["--quick"]),
+    ("schedule_cost", ["--quick", "--backends", "tensorflow"]),  # one child process: it checks that it runs
     ("finder_quality", ["digits", "--quick"]),
     ("batch_size", ["digits", "--quick"]),
     ("time_to_accuracy", ["--quick"]),

@@ -153,7 +153,7 @@ def main():
     if args.quick:
         name, args.seeds, args.epochs, args.pretrain_epochs, args.train_size, steps = (
             "digits",
-            2,
+            1,
             2,
             1,
             100,

@@ -48,11 +48,11 @@ def _final_figures(out_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
+@pytest.mark.parametrize("backend", ["tensorflow"])
 def test_sigkilled_train_restarts_the_training_and_matches_an_uninterrupted_run(tmp_path, backend):
     """SIGKILL in the middle of a training: `--resume` trains it again from its own start, and the
-    results are those of a run that was never killed, on every backend (each run a process of its
-    own, as a user's would be)."""
+    results are those of a run that was never killed (each run a process of its own, as a user's
+    would be). On TensorFlow; the interruption below runs on every backend."""
     env = {**ENV, "KERAS_BACKEND": backend, "OMP_NUM_THREADS": "1"}
     whole = tmp_path / "whole"
     subprocess.run(
