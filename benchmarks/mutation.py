@@ -44,6 +44,12 @@ EQUIVALENT = {
     "onecycle.suggestions.x_suggest__mutmut_31": "as mutmut_29",
     "onecycle.suggestions.x_suggest__mutmut_33": "as mutmut_29",
     "onecycle.suggestions.x_suggest__mutmut_35": "as mutmut_29",
+    "onecycle.suggestions.x_centered_median__mutmut_3": "as x_suggest__mutmut_29: NumPy infers a numeric array "
+    "from the numbers a curve holds, and the medians it writes are floats either way",
+    "onecycle.suggestions.x_centered_median__mutmut_5": "as x_centered_median__mutmut_3",
+    "onecycle.suggestions.x_edge__mutmut_10": "as x_centered_median__mutmut_3: the median of the first losses is "
+    "the same float",
+    "onecycle.suggestions.x_edge__mutmut_12": "as x_edge__mutmut_10",
 }
 
 VERDICTS = {

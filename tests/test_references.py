@@ -164,6 +164,34 @@ def test_centered_median_has_no_lag_and_ignores_non_finite_points():
 
 
 @pytest.mark.backend_independent
+def test_a_point_with_no_finite_loss_in_its_window_is_nan():
+    from onecycle import suggestions
+
+    out = suggestions.centered_median([np.nan, np.inf, 1.0, 2.0], half_width=0)
+    assert out.dtype == float and np.isnan(out[:2]).all() and out[2:].tolist() == [1.0, 2.0]
+
+
+@pytest.mark.backend_independent
+def test_edge_reads_its_start_from_the_first_tenth_and_climbs_half_way_at_any_scale():
+    from onecycle import suggestions
+
+    lrs = np.geomspace(1e-4, 10.0, 200)
+    # the first tenth (20 losses): nine at 3.0 and eleven at 5.0, whose median, the start, is 5.0;
+    # the valley is 1.0, so half-way back is 3.0, reached 40 steps into a climb of 0.05 a step
+    losses = np.r_[
+        np.full(9, 3.0),
+        np.full(11, 5.0),
+        np.linspace(5.0, 1.0, 20),
+        np.full(60, 1.0),
+        1.0 + 0.05 * np.arange(1, 101),
+    ]
+    assert suggestions.edge(lrs, losses).index == 139
+    # under 20 losses the start is the first loss alone: 2.0, not the median of 2.0 and 4.0
+    short = np.r_[2.0, 4.0, np.linspace(3.0, 1.5, 4), np.full(5, 1.0), 1.0 + 0.4 * np.arange(1, 9)]
+    assert suggestions.edge(np.geomspace(1e-4, 10.0, 19), short).index == 4
+
+
+@pytest.mark.backend_independent
 def test_edge_is_a_tenth_of_the_rate_where_the_curve_climbs_half_way_back():
     from onecycle import suggestions
 
