@@ -39,7 +39,7 @@ def test_each_command_has_its_own_defaults_without_inheriting_a_base_class_of_op
     assert (compare.arms.seeds, compare.arms.lrs) == (3, "auto")
     assert "arms" not in {config.key_of(f) for _, f in config.TrainConfig.options()}  # its arm is --schedule
     for cls in config.COMMANDS.values():
-        for name, group in cls.GROUPS.items():
+        for name, group in cls.groups().items():
             assert dataclasses.is_dataclass(group) and hasattr(group, "validate"), (cls.command, name)
         keys = [config.key_of(f) for _, f in cls.options()]
         assert len(keys) == len(set(keys)), cls.command  # one option, one group

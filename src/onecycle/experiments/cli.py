@@ -5,7 +5,15 @@ import os
 import sys
 import typing
 
-from onecycle.experiments.config import COMMANDS, flag_of, from_dict, key_of, resumed
+from onecycle.experiments.config import (
+    COMMANDS,
+    ResumeOptions,
+    flag_of,
+    from_dict,
+    key_of,
+    relative_folders,
+    resumed,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,7 +30,7 @@ def _type_of(field):
 def _add_options(parser, config_cls):
     sections = {}
     for attribute, field in config_cls.options():
-        group = config_cls.GROUPS[attribute]
+        group = config_cls.groups()[attribute]
         if attribute not in sections:  # one section of --help per group of options
             sections[attribute] = parser.add_argument_group(group.__doc__.splitlines()[0].rstrip("."))
         section = sections[attribute]
@@ -81,7 +89,9 @@ def _run(args):
     if given.get("resume"):
         from onecycle.experiments import runner, storage
 
-        COMMANDS[args.command].from_options(**given).resume.validate()
+        ResumeOptions(
+            run_dir=given["resume"], rerun=given.get("rerun")
+        ).validate()  # before config.json is read
         stored = from_dict(storage.read_json(os.path.join(given["resume"], "config.json")))
         config = resumed(stored, given)
         if config.resume.rerun:
@@ -96,10 +106,7 @@ def _run(args):
         options = config.report
         stored, results = folders.load_folder(options.run_dir)
         if options.baselines:
-            results["baselines"] = [
-                os.path.relpath(os.path.abspath(f.strip()), os.path.abspath(options.run_dir))
-                for f in options.baselines.split(",")
-            ]
+            results["baselines"] = relative_folders(options.baseline_folders(), options.run_dir)
         print(report.write(options.run_dir, stored, results))
         return
     from onecycle.experiments import runner

@@ -52,6 +52,22 @@ def _positive_int(flag, value):
         raise ConfigError(f"{flag}: must be a positive integer. Received: {value!r}")
 
 
+def _folders(value):
+    """The folders of a comma-separated `--baselines`."""
+    return [b.strip() for b in value.split(",")] if value else []
+
+
+def _check_baselines(folders):
+    for folder in folders:
+        if not os.path.isfile(os.path.join(folder, "results.json")):
+            raise ConfigError(f"--baselines: {folder!r} holds no results.json")
+
+
+def relative_folders(folders: list[str], run_dir: str) -> list[str]:
+    """`folders` relative to `run_dir`, as results.json stores its baselines."""
+    return [os.path.relpath(os.path.abspath(f), os.path.abspath(run_dir)) for f in folders]
+
+
 def _one_of(flag, value, choices):
     if value not in choices:
         raise ConfigError(f"{flag}: invalid choice {value!r} (choose from {', '.join(choices)})")
@@ -224,7 +240,7 @@ class ArmOptions:
         return [float(center * 10**e) for e in CENTERED_GRID_EXPONENTS]
 
     def baseline_folders(self) -> list[str]:
-        return [b.strip() for b in self.baselines.split(",")] if self.baselines else []
+        return _folders(self.baselines)
 
     def validate(self):
         names = self.arm_list()
@@ -248,9 +264,7 @@ class ArmOptions:
                 raise ConfigError(
                     f"--lrs: must be 'auto', 'none' or distinct finite rates > 0 separated by commas. Received: {self.lrs!r}"
                 )
-        for folder in self.baseline_folders():
-            if not os.path.isfile(os.path.join(folder, "results.json")):
-                raise ConfigError(f"--baselines: {folder!r} holds no results.json")
+        _check_baselines(self.baseline_folders())
         if self.verbose not in (None, 0, 1, 2):
             raise ConfigError(f"--verbose: must be 0, 1 or 2. Received: {self.verbose!r}")
 
@@ -283,6 +297,8 @@ class ResumeOptions:
     Continues an interrupted or finished run. Not stored: it says how the command was called, not
     what the run is."""
 
+    STORED: ClassVar[bool] = False  # not in config.json
+
     run_dir: str | None = _field(
         None,
         "continue an interrupted run in RUN_DIR; finished arms and seeds are kept",
@@ -313,6 +329,8 @@ class ResumeOptions:
 class ReportOptions:
     """The report's run folder, and more folders whose runs join it."""
 
+    STORED: ClassVar[bool] = False  # rebuilds a report: no config.json of its own
+
     run_dir: str = _field(None, "the run folder", positional=True)
     baselines: str | None = _field(
         None, "comma-separated run folders whose runs join the comparison (stored in results.json)"
@@ -323,9 +341,10 @@ class ReportOptions:
             raise ConfigError("run_dir: the run folder whose report to rebuild is needed. Received: nothing")
         if not os.path.isfile(os.path.join(self.run_dir, "results.json")):
             raise ConfigError(f"run_dir: {self.run_dir!r} holds no results.json")
-        for folder in [b.strip() for b in self.baselines.split(",")] if self.baselines else []:
-            if not os.path.isfile(os.path.join(folder, "results.json")):
-                raise ConfigError(f"--baselines: {folder!r} holds no results.json")
+        _check_baselines(self.baseline_folders())
+
+    def baseline_folders(self) -> list[str]:
+        return _folders(self.baselines)
 
 
 class _Command:
@@ -333,17 +352,20 @@ class _Command:
     config.json's, the Python API's), validated group by group, flattened back for config.json."""
 
     command: ClassVar[str]
-    GROUPS: ClassVar[dict[str, type]]  # attribute -> option group, in the order of --help
     DEFAULTS: ClassVar[dict[str, Any]] = {}  # this command's own defaults of shared options
     HIDDEN: ClassVar[tuple[str, ...]] = ()  # options of a group this command does not take
-    STORED: ClassVar[tuple[str, ...]] = ()  # groups written to config.json
+
+    @classmethod
+    def groups(cls) -> dict[str, type]:
+        """attribute -> option group, in the order of the fields (and of --help and config.json)."""
+        return {f.name: f.default_factory for f in dataclasses.fields(cls)}
 
     @classmethod
     def options(cls) -> list[tuple[str, dataclasses.Field]]:
         """(group attribute, field) of every option the command line takes, in order."""
         return [
             (attribute, field)
-            for attribute, group in cls.GROUPS.items()
+            for attribute, group in cls.groups().items()
             for field in dataclasses.fields(group)
             if "help" in field.metadata and key_of(field) not in cls.HIDDEN
         ]
@@ -357,7 +379,7 @@ class _Command:
         """The config of these option values (keys as on the command line, `max_lr`; missing ones take
         their defaults). An unknown key is an error naming it."""
         groups = {}
-        for attribute, group in cls.GROUPS.items():
+        for attribute, group in cls.groups().items():
             fields = {key_of(f): f.name for f in dataclasses.fields(group)}
             given = {name: values.pop(key) for key, name in fields.items() if key in values}
             defaults = {
@@ -370,18 +392,17 @@ class _Command:
             raise ConfigError(f"`{cls.command}` takes no option {', '.join(sorted(values))}")
         return cls(**groups)
 
-    def __post_init__(self):
-        pass
-
     def validate(self) -> Self:
-        for attribute in self.GROUPS:
+        for attribute in self.groups():
             getattr(self, attribute).validate()
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """The stored options, flat, as config.json holds them."""
         record = {"command": self.command}
-        for attribute in self.STORED:
+        for attribute, kind in self.groups().items():
+            if not getattr(kind, "STORED", True):  # a group says so when it is not stored
+                continue
             group = getattr(self, attribute)
             for field in dataclasses.fields(group):
                 record[key_of(field)] = getattr(group, field.name)
@@ -400,13 +421,6 @@ class FindLRConfig(_Command):
     output: OutputOptions = dataclasses.field(default_factory=OutputOptions)
 
     command: ClassVar[str] = "find-lr"
-    GROUPS: ClassVar[dict[str, type]] = {
-        "data": DataOptions,
-        "model": ModelOptions,
-        "range_test": RangeTestOptions,
-        "output": OutputOptions,
-    }
-    STORED: ClassVar[tuple[str, ...]] = ("data", "model", "range_test", "output")
 
     def __post_init__(self):
         if self.model.optimizer is None:
@@ -438,15 +452,6 @@ class CompareConfig(FindLRConfig):
     resume: ResumeOptions = dataclasses.field(default_factory=ResumeOptions)
 
     command: ClassVar[str] = "compare"
-    GROUPS: ClassVar[dict[str, type]] = {
-        "data": DataOptions,
-        "model": ModelOptions,
-        "arms": ArmOptions,
-        "range_test": RangeTestOptions,
-        "output": OutputOptions,
-        "resume": ResumeOptions,
-    }
-    STORED: ClassVar[tuple[str, ...]] = ("data", "model", "range_test", "output", "arms")
 
     def __post_init__(self):
         super().__post_init__()
@@ -458,10 +463,7 @@ class CompareConfig(FindLRConfig):
 
     def baseline_list(self) -> list[str]:
         """The `--baselines` folders, relative to the run folder (as results.json stores them)."""
-        return [
-            os.path.relpath(os.path.abspath(b), os.path.abspath(self.out_dir()))
-            for b in self.arms.baseline_folders()
-        ]
+        return relative_folders(self.arms.baseline_folders(), self.out_dir())
 
 
 @dataclasses.dataclass
@@ -471,16 +473,6 @@ class TrainConfig(CompareConfig):
     schedule: ScheduleOptions = dataclasses.field(default_factory=ScheduleOptions)
 
     command: ClassVar[str] = "train"
-    GROUPS: ClassVar[dict[str, type]] = {
-        "data": DataOptions,
-        "model": ModelOptions,
-        "schedule": ScheduleOptions,
-        "arms": ArmOptions,
-        "range_test": RangeTestOptions,
-        "output": OutputOptions,
-        "resume": ResumeOptions,
-    }
-    STORED: ClassVar[tuple[str, ...]] = ("data", "model", "range_test", "output", "arms", "schedule")
     DEFAULTS: ClassVar[dict[str, Any]] = {"seeds": 1, "lrs": "none"}
     HIDDEN: ClassVar[tuple[str, ...]] = ("arms",)  # its one arm is --schedule
 
@@ -504,11 +496,9 @@ class ReportConfig(_Command):
     report: ReportOptions = dataclasses.field(default_factory=ReportOptions)
 
     command: ClassVar[str] = "report"
-    GROUPS: ClassVar[dict[str, type]] = {"report": ReportOptions}
 
 
 COMMANDS = {"find-lr": FindLRConfig, "train": TrainConfig, "compare": CompareConfig, "report": ReportConfig}
-RESUMABLE = ("train", "compare")
 RESUME_OPTIONS = ("seeds", "arms", "verbose")  # --resume may add seeds and arms, change the progress shown
 
 
@@ -517,7 +507,7 @@ def from_dict(record: dict[str, Any]) -> _Command:
     cls = COMMANDS[record["command"]]
     # run folders written before grids ran the suggestion only, and ran a grid on every seed
     record = {"lrs": "none", "grid_seeds": None, **record}
-    known = {key_of(f) for _, group in cls.GROUPS.items() for f in dataclasses.fields(group)}
+    known = {key_of(f) for group in cls.groups().values() for f in dataclasses.fields(group)}
     return cls.from_options(**{k: v for k, v in record.items() if k in known})
 
 
