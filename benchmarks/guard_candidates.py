@@ -16,16 +16,12 @@ seeds, initial weights and data order.
 
 import argparse
 
+import recipe_runs
 from onecycle.experiments import stats, storage
 from stored_output import StoredOutput
 
 KERAS = "keras-default"
 CANDIDATES = {"defaults": "peak", "peak-div-10": "peak / 10", "peak-div-30": "peak / 30", KERAS: "constant"}
-
-
-def _by_seed(runs, name):
-    prefix = f"{name}/"
-    return {int(k[len(prefix) :]): v["final_val"] for k, v in runs.items() if k.startswith(prefix)}
 
 
 def main():
@@ -37,9 +33,9 @@ def main():
     for path in args.files:
         record = storage.read_json(path)
         runs, metric = record["runs"], record["metric"]
-        keras = _by_seed(runs, KERAS)
+        keras = recipe_runs.by_seed(runs, KERAS)
         versus = {
-            name: stats.paired(_by_seed(runs, name), keras, metric).as_dict()
+            name: stats.paired(recipe_runs.by_seed(runs, name), keras, metric).as_dict()
             for name in CANDIDATES
             if name != KERAS
         }

@@ -20,23 +20,20 @@ study tables, all seen before: a threshold picked here is fitted to them, and sa
 import argparse
 import math
 
+import recipe_runs
 from onecycle.experiments import datasets, stats, storage
 from stored_output import StoredOutput
 
 KERAS, SF, GUARD, ONECYCLE = "keras-default", "schedule-free-default", "guard", "defaults"
 
 
-def _by_seed(runs, name, seeds):
-    return {s: runs[f"{name}/{s}"]["final_val"] for s in seeds}
-
-
 def _table(path, data_dir):
     record = storage.read_json(path)
     name = record["setup"]["dataset"]
     runs = record["runs"]
-    seeds = sorted({int(k.rsplit("/", 1)[1]) for k in runs if k.startswith(f"{GUARD}/")})
+    seeds = recipe_runs.seeds(runs, GUARD)
     rows = len(datasets.load(name, data_dir).x_train)
-    arms = {arm: _by_seed(runs, arm, seeds) for arm in (KERAS, SF, GUARD, ONECYCLE)}
+    arms = {arm: recipe_runs.by_seed(runs, arm, seeds) for arm in (KERAS, SF, GUARD, ONECYCLE)}
     return {"name": name, "rows": rows, "metric": record["metric"], "seeds": seeds, "arms": arms}
 
 

@@ -18,6 +18,7 @@ import os
 
 import numpy as np
 
+import recipe_runs
 from onecycle.experiments import datasets, stats, storage
 from stored_output import StoredOutput
 
@@ -25,16 +26,15 @@ SF_DEFAULT = "schedule-free-default"
 
 
 def _final(runs, key, seeds):
-    found = {s: runs.get(f"{key}/{s}", {}).get("final_val") for s in seeds}
-    return found if all(f"{key}/{s}" in runs for s in seeds) else None
+    return recipe_runs.by_seed(runs, key, seeds) if recipe_runs.complete(runs, key, seeds) else None
 
 
 def _task(record):
     runs = record["runs"]
     task = datasets.REGISTRY[record["setup"]["dataset"]].task
     metric = record.get("metric") or ("accuracy" if task == "classification" else "rmse")
-    seeds = sorted({int(k.rsplit("/", 1)[1]) for k in runs})
-    names = sorted({k.rsplit("/", 1)[0] for k in runs})
+    seeds = recipe_runs.seeds(runs)
+    names = recipe_runs.arms(runs)
     baselines = [n for n in names if "from" in runs.get(f"{n}/{seeds[0]}", {})]
     variants = [n for n in names if n not in baselines]
     out = {}

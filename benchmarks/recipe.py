@@ -23,6 +23,7 @@ import keras
 import numpy as np
 
 import onecycle
+import recipe_runs
 from onecycle.experiments import (
     arms,
     config,
@@ -343,10 +344,6 @@ class Progress:
         return self.record[section][key]
 
 
-def _by_seed(runs, key, seeds, field="final_val"):
-    return {s: runs[f"{key}/{s}"][field] for s in seeds}
-
-
 def _fmt(mean_std, digits=4):
     mean, std = mean_std
     if mean is None:
@@ -515,9 +512,11 @@ def _train_all(dataset, args, progress, seeds):
 
 
 def _variant_row(runs, name, reference, baselines, seeds, metric):
-    val = _by_seed(runs, name, seeds)
-    versus = {key: stats.paired(val, _by_seed(runs, key, seeds), metric) for key, _ in baselines}
-    to_reference = None if name == reference else stats.paired(val, _by_seed(runs, reference, seeds), metric)
+    val = recipe_runs.by_seed(runs, name, seeds)
+    versus = {key: stats.paired(val, recipe_runs.by_seed(runs, key, seeds), metric) for key, _ in baselines}
+    to_reference = (
+        None if name == reference else stats.paired(val, recipe_runs.by_seed(runs, reference, seeds), metric)
+    )
     row = {
         "variant": name,
         "what": VARIANTS[name][0],
