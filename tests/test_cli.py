@@ -485,3 +485,24 @@ def test_batch_size_sets_the_steps_and_overwrite_replaces_the_run(tmp_path, caps
     assert _run(capsys, *argv, "--batch-size", "16", "--overwrite")[0] == 0
     (run,) = json.loads((out_dir / "results.json").read_text())["runs"]
     assert run["steps_per_epoch"] == -(-results["dataset"]["train"] // 16)
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize("how", ["script", "-m"])
+@pytest.mark.parametrize("args", [["--help"], ["compare", "--help"], ["compare", "--epochs", "0"]])
+def test_help_and_argument_errors_load_no_keras(tmp_path, how, args):
+    import shutil
+
+    script = shutil.which("onecycle")
+    if how == "script" and script is None:
+        pytest.skip("the `onecycle` script is not installed")
+    (tmp_path / "keras").mkdir()  # a Keras that fails on import, ahead of the real one
+    (tmp_path / "keras" / "__init__.py").write_text("raise ImportError('keras was imported')\n")
+    path = os.pathsep.join(p for p in [str(tmp_path), os.environ.get("PYTHONPATH")] if p)
+    argv = [script] if how == "script" else [sys.executable, "-m", "onecycle"]
+    done = subprocess.run(
+        [*argv, *args], env={**os.environ, "PYTHONPATH": path}, capture_output=True, text=True
+    )
+    assert "keras was imported" not in done.stderr + done.stdout
+    assert done.returncode == (2 if "0" in args else 0), done.stderr
+    assert "Traceback" not in done.stderr

@@ -53,10 +53,18 @@ if TYPE_CHECKING:  # what static tools (type checkers, the API site) read
     from onecycle.weight_decay import WDFinderResult, find_wd
 
 
+def _is_the_command() -> bool:
+    """Whether this process is the `onecycle` command (its script, or `python -m onecycle`)."""
+    if _os.path.basename(_sys.argv[0] if _sys.argv else "") == "onecycle":
+        return True
+    argv = list(getattr(_sys, "orig_argv", ()))
+    return any(flag == "-m" and module == "onecycle" for flag, module in zip(argv, argv[1:]))
+
+
 # `import onecycle` registers its serializable schedules and optimizers with Keras, so that
 # `keras.saving.load_model` finds them. The `onecycle` command alone defers even these until it
 # trains, so that its --help and argument errors load no backend.
-if _os.path.basename(_sys.argv[0] if _sys.argv else "") != "onecycle":
+if not _is_the_command():
     from onecycle import optimizers, schedules  # noqa: F401
 
 
