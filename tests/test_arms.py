@@ -58,12 +58,15 @@ def test_schedule_free_arms():
 
 def test_product_arms_go_through_fit_one_cycle():
     plan = arms.plan("onecycle", optimizer="sgd", rate=None, epochs=9, steps_per_epoch=10)
-    assert plan.fit_one_cycle == {}
-    assert arms.plan(
-        "onecycle-nomom", optimizer="sgd", rate=None, epochs=9, steps_per_epoch=10
-    ).fit_one_cycle == {"cycle_momentum": None}
+    assert plan.fit_one_cycle == arms.OneCycleCall()
+    assert plan.fit_one_cycle.kwargs("edge", 50) == {
+        "suggestion": "edge",
+        "find_lr_kwargs": {"num_steps": 50, "verbose": 0},
+    }
+    nomom = arms.plan("onecycle-nomom", optimizer="sgd", rate=None, epochs=9, steps_per_epoch=10)
+    assert nomom.fit_one_cycle.kwargs("edge", 50)["cycle_momentum"] is None
     short = arms.plan("onecycle-short", optimizer="sgd", rate=0.2, epochs=9, steps_per_epoch=10)
-    assert short.epochs == 3 and short.fit_one_cycle == {"max_lr": 0.2}
+    assert short.epochs == 3 and short.fit_one_cycle.kwargs("edge", 50) == {"max_lr": 0.2}
 
 
 def _numpy_schedule_free(w0, x, t, lr, steps, beta_1=0.9, beta_2=0.999, eps=1e-8):

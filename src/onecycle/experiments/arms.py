@@ -28,18 +28,35 @@ SCHEDULE_FREE_DEFAULT_LR = 0.0025  # keras.optimizers.ScheduleFreeAdamW's defaul
 FAMILIES = ("constant", "cosine", "wsd", "linear", "schedule-free", "onecycle")
 
 
+@dataclasses.dataclass(frozen=True)
+class OneCycleCall:
+    """How a product arm calls `onecycle.fit_one_cycle`: at `max_lr`, or (None) at the suggestion of
+    its own range test; with the library's cyclical momentum, or (`cycle_momentum=False`) the
+    optimizer's own momentum held constant."""
+
+    max_lr: float | None = None
+    cycle_momentum: bool = True
+
+    def kwargs(self, suggestion: str, num_steps: int) -> dict:
+        """The keyword arguments of `fit_one_cycle` for this call, its range test (when it runs one)
+        taking `num_steps` steps and the `suggestion` rule."""
+        out = {} if self.cycle_momentum else {"cycle_momentum": None}
+        if self.max_lr is not None:
+            return {**out, "max_lr": self.max_lr}
+        return {**out, "suggestion": suggestion, "find_lr_kwargs": {"num_steps": num_steps, "verbose": 0}}
+
+
 @dataclasses.dataclass
 class ArmPlan:
-    """What one training of an arm runs. `fit_one_cycle`: the keyword arguments of
-    `onecycle.fit_one_cycle` when the arm trains through it (its range test picks the peak unless
-    `max_lr` is among them), else None and `model.fit` runs. `schedule_free`: evaluate at the
+    """What one training of an arm runs. `fit_one_cycle`: how the arm calls `onecycle.fit_one_cycle`
+    when it trains through it, else None and `model.fit` runs. `schedule_free`: evaluate at the
     averaged weights (see `schedule_free.py`)."""
 
     optimizer: keras.optimizers.Optimizer
     epochs: int
     learning_rate: object  # float or schedule, for the schedule plot (fit_one_cycle arms: filled after)
     momentum: object
-    fit_one_cycle: dict | None = None
+    fit_one_cycle: OneCycleCall | None = None
     schedule_free: bool = False
 
 
@@ -139,7 +156,7 @@ def _schedule_free_default(optimizer, rate, total):
     }
 
 
-def _one_cycle(**kwargs):
+def _one_cycle(cycle_momentum=True):
     def build(optimizer, rate, total):
         # compiled with a schedule already (fit_one_cycle replaces it): the optimizer then holds the
         # variables of the trained one, so that a backup of an interrupted run loads into it
@@ -147,7 +164,7 @@ def _one_cycle(**kwargs):
         return {
             "optimizer": make_optimizer(optimizer, placeholder),
             "learning_rate": None,
-            "fit_one_cycle": kwargs,
+            "fit_one_cycle": OneCycleCall(max_lr=rate, cycle_momentum=cycle_momentum),
         }
 
     return build
@@ -187,7 +204,7 @@ REGISTRY = {
             "onecycle.fit_one_cycle with constant momentum 0.9 (cycle_momentum=None)",
             rate="own",
             baseline=False,
-            build=_one_cycle(cycle_momentum=None),
+            build=_one_cycle(cycle_momentum=False),
         ),
         Arm(
             "onecycle-short",
@@ -292,8 +309,6 @@ def plan(arm: str, *, optimizer: str, rate: float | None, epochs: int, steps_per
     spec = get(arm)
     epochs = max(1, epochs // spec.epochs_divisor)
     fields = spec.build(optimizer, rate_of(arm, optimizer, rate), epochs * steps_per_epoch)
-    if fields.get("fit_one_cycle") is not None and rate is not None:
-        fields["fit_one_cycle"] = {**fields["fit_one_cycle"], "max_lr": rate}
     momentum = MOMENTUM if fields.get("fit_one_cycle") is None else None
     if fields.get("schedule_free"):
         momentum = fields["optimizer"].beta_1

@@ -171,17 +171,14 @@ def train_one(
     )
     peak = guard = None
     if plan.fit_one_cycle is not None:
-        kwargs = dict(plan.fit_one_cycle)
-        if "max_lr" not in kwargs:
-            kwargs["suggestion"] = config.range_test.method
-            kwargs["find_lr_kwargs"] = {"num_steps": config.range_test.num_steps, "verbose": 0}
+        kwargs = plan.fit_one_cycle.kwargs(config.range_test.method, config.range_test.num_steps)
         with warnings.catch_warnings():  # the guard's choice goes into the record and the progress line
             warnings.filterwarnings("ignore", message="fit_one_cycle's guard")
             history = onecycle.fit_one_cycle(
                 model, dataset.x_train, dataset.y_train, callbacks=callbacks, **kwargs, **common
             )
         peak, guard = history.schedule.peak_value, history.guard
-        cycle = kwargs.get("cycle_momentum", onecycle.CYCLE_MOMENTUM)
+        cycle = onecycle.CYCLE_MOMENTUM if plan.fit_one_cycle.cycle_momentum else None
         plan.learning_rate = history.schedule
         plan.momentum = history.schedule.momentum(*cycle) if cycle else arms.MOMENTUM
         if guard is not None and guard["chose"] == "constant":  # what trained: the compiled rate, constant
