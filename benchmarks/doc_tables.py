@@ -12,7 +12,9 @@ it uses only the harness's public modules (report, summary, stats, storage):
 Kinds: `rows RUN_DIR` (every arm), `chosen RUN_DIR` (the baselines chosen on validation data), `comparisons
 RUN_DIR` (paired differences), `verdicts RUN_DIR` (one sentence per paired comparison on the test split),
 `headline RUN_DIR...` (one line per run folder, for the README), `arms RUN_DIR...` (one line per run folder:
-`onecycle` against the best of each tuned family, constant to schedule-free), `epochs RUN_DIR` (epochs to the
+`onecycle` against the best of each tuned family, constant to schedule-free), `defaults RUN_DIR...`
+(`onecycle` against Keras' default and ScheduleFreeAdamW's defaults, paired on final validation and test, and
+the goals of never losing to them and beating Keras' default on half), `epochs RUN_DIR` (epochs to the
 best constant rate's best validation value), `goal RUN_DIR ARM FIELD OP THRESHOLD` (an arm's mean over seeds
 against a goal, met beyond two standard errors), `margin RUN_DIR FAMILY THRESHOLD` (`onecycle`'s paired test
 gain over the best of a family against a goal), `across RUN_A RUN_B ARM` (one arm in two run folders, paired
@@ -36,7 +38,7 @@ import sys
 import numpy as np
 
 import benchmark_tables
-from onecycle.experiments import folders, report, stats, storage, summary
+from onecycle.experiments import folders, milestones, report, stats, storage, summary
 
 
 class DocsError(ValueError):
@@ -170,6 +172,82 @@ def _arms(run_dirs, where="."):
             f"| [{results['dataset']['name']}]({os.path.relpath(run_dir, where)}/report.md) ({metric}) "
             f"| {first} | " + " | ".join(cells) + " |"
         )
+    return "\n".join(lines)
+
+
+DEFAULT_ARMS = {"constant-default": "Keras' default", "schedule-free-default": "ScheduleFreeAdamW's defaults"}
+
+
+def _final_values(runs, arm, epochs=None):
+    """`{seed: (final validation value, test value)}` of `arm`'s runs (of `epochs` planned epochs
+    when given; the final value is None for a run that diverged)."""
+    out = {}
+    for run in runs:
+        if run["arm"] == arm and epochs in (None, run["planned_epochs"]):
+            curve = milestones.val_curves([run])[0]
+            finite = curve[np.isfinite(curve)]
+            out[run["seed"]] = (
+                float(finite[-1]) if finite.size and len(finite) == len(curve) else None,
+                run["test_metric"],
+            )
+    return out
+
+
+def _defaults(run_dirs, where="."):
+    """`defaults RUN_DIR...`: per run, `onecycle` against Keras' default (`constant-default`) and
+    ScheduleFreeAdamW's defaults (`schedule-free-default`), paired by seed on the final validation
+    value (the statistic the studies judge by) and on test; then the goals set for them: never loses
+    to either on validation, and beats Keras' default on at least half of the runs."""
+    lines = [
+        "| run | onecycle: final val (what ran) | vs Keras' default (val) | vs ScheduleFreeAdamW's defaults (val) "
+        "| vs Keras' default (test) | vs ScheduleFreeAdamW's defaults (test) |",
+        "|---|---|---|---|---|---|",
+    ]
+    never_loses, beats_keras, judged = 0, 0, 0
+    for run_dir in run_dirs:
+        config, results = folders.load_folder(run_dir)
+        runs = folders.all_runs(run_dir, config, results)
+        metric = results["dataset"]["metric"]
+        table = summary.summarize(runs, metric)
+        budgets = {r["planned_epochs"] for r in runs if r["arm"] == summary.PRODUCT_ARM}
+        if len(budgets) != 1:
+            raise DocsError(
+                f"defaults: {run_dir} needs `onecycle` runs of one budget. Received: {sorted(budgets)}"
+            )
+        epochs = budgets.pop()
+        product = _final_values(runs, summary.PRODUCT_ARM, epochs)
+        cells, verdicts = [], {}
+        for position in (0, 1):
+            for arm in DEFAULT_ARMS:
+                other = _final_values(runs, arm, epochs)
+                pair = stats.paired(
+                    {s: v[position] for s, v in product.items()},
+                    {s: v[position] for s, v in other.items()},
+                    metric,
+                ).as_dict()
+                cells.append(_effect(pair, metric) if other else "not run")
+                if position == 0:
+                    verdicts[arm] = pair["verdict"] if other else "not run"
+        values = [v[0] for v in product.values() if v[0] is not None]
+        row = report.product_row(table)
+        shown = report.fmt(
+            float(np.mean(values)), metric, float(np.std(values, ddof=1)) if len(values) > 1 else None
+        )
+        ran = (row and report.what_ran(row)) or ""
+        lines.append(
+            f"| [{results['dataset']['name']}]({os.path.relpath(run_dir, where)}/report.md) ({metric}) "
+            f"| {shown} ({len(product)} seeds{'; ' + ran if ran else ''}) | " + " | ".join(cells) + " |"
+        )
+        if all(v in ("beats", "tie", "loses") for v in verdicts.values()):
+            judged += 1
+            never_loses += "loses" not in verdicts.values()
+            beats_keras += verdicts["constant-default"] == "beats"
+    lines += [
+        "",
+        f"Never loses to either default (validation): {never_loses} of {judged} runs "
+        f"({'met' if never_loses == judged else '**missed**'}). Beats Keras' default: {beats_keras} of {judged} "
+        f"(goal: at least half, {'met' if 2 * beats_keras >= judged else '**missed**'}).",
+    ]
     return "\n".join(lines)
 
 
@@ -619,6 +697,7 @@ KINDS = {
     "verdicts": lambda dirs: _verdicts(dirs[0]),
     "headline": _headline,
     "arms": _arms,
+    "defaults": _defaults,
     "benchmark": lambda paths: _benchmark(paths[0]),
     "finder_quality": lambda paths: _finder_quality(paths[0]),
     "recipe": _recipe,
@@ -645,7 +724,7 @@ def render(spec, where="."):
         if not os.path.exists(path):
             raise DocsError(f"marker 'generated: {spec}': {path} does not exist")
     try:
-        if kind in ("headline", "arms", "environment"):
+        if kind in ("headline", "arms", "defaults", "environment"):
             return KINDS[kind](paths, where)
         return KINDS[kind](paths)
     except KeyError as error:

@@ -177,6 +177,35 @@ def test_a_product_row_says_what_each_seed_ran(folder, tmp_path):
     assert "(3 epochs, 2 seeds; s0 1cycle to 0.157, s1 constant 0.01 (guard))" in row
 
 
+def test_defaults_table_pairs_the_product_with_both_defaults_on_final_validation(folder, tmp_path):
+    results_path = tmp_path / "run" / "results.json"
+    results = json.loads(results_path.read_text())
+    for seed, shift in ((0, 0.0), (1, 0.01)):
+        results["runs"] += [
+            _run("constant-default", 0.01, seed, [0.50, 0.60, 0.62 + 2 * shift], 0.60),
+            _run("schedule-free-default", 0.0025, seed, [0.80, 0.85, 0.88 + 3 * shift], 0.90),
+        ]
+    results_path.write_text(json.dumps(results))
+    lines = docs.render(f"defaults {folder}", where=str(tmp_path)).splitlines()
+    # final validation: onecycle 0.90 / 0.91; Keras' default 0.62 / 0.64: +27.50 pts, se 0.50, beats;
+    # ScheduleFreeAdamW's defaults 0.88 / 0.91: +1.00 pts, se 1.00: a tie (not beyond two se).
+    # Test: onecycle 0.88 / 0.90 against 0.60 / 0.60 and 0.90 / 0.90.
+    assert lines[2] == (
+        "| [toy](run/report.md) (accuracy) | 90.50 ± 0.71 (2 seeds) | +27.50 pts (se 0.50): beats "
+        "| +1.00 pts (se 1.00): tie | +29.00 pts (se 1.00): beats | -1.00 pts (se 1.00): tie |"
+    )
+    assert lines[-1] == (
+        "Never loses to either default (validation): 1 of 1 runs (met). Beats Keras' default: 1 of 1 "
+        "(goal: at least half, met)."
+    )
+    results["runs"] = [r for r in results["runs"] if r["arm"] != "schedule-free-default"]
+    results_path.write_text(json.dumps(results))
+    lines = docs.render(f"defaults {folder}", where=str(tmp_path)).splitlines()
+    assert "| not run |" in lines[2] and lines[-1].startswith(
+        "Never loses to either default (validation): 0 of 0"
+    )
+
+
 def test_environment_table_lists_each_distinct_record(folder, tmp_path):
     results_path = f"{folder}/results.json"
     results = json.loads(open(results_path).read())
