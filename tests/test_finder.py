@@ -178,7 +178,7 @@ def test_suggestion_methods_on_a_known_curve():
     assert result.suggest("minimum") == pytest.approx(lowest / 10)
     assert result.suggest("steepest") == pytest.approx(10**-2.5, rel=0.25)
     assert 1e-4 < result.suggest("valley") < lowest
-    assert result.suggest() == result.suggest("minimum")
+    assert result.suggest() == result.suggest("edge")  # the default (docs/RECIPE.md, the image study)
     with pytest.raises(ValueError, match="method='nope'"):
         result.suggest("nope")
 

@@ -19,7 +19,9 @@ def test_weight_decay_pick_is_the_curve_with_the_lowest_smoothed_loss():
     ]
     result = onecycle.WDFinderResult([0.0, 0.01, 0.1], curves)
     assert result.best_index() == 1
-    assert result.suggest() == (pytest.approx(lrs[2] / 10), 0.01)  # "minimum": a tenth of the lowest's rate
+    assert result.suggest("minimum") == (pytest.approx(lrs[2] / 10), 0.01)  # a tenth of the lowest's rate
+    # the default is the range test's
+    assert result.suggest() == (curves[1].suggest(onecycle.DEFAULT_SUGGESTION), 0.01)
 
 
 @pytest.mark.backend_independent
@@ -100,7 +102,7 @@ def test_plots_draw_the_curves_and_mark_the_suggestion():
 
     matplotlib.use("Agg")
     curve = _curve()
-    ax = onecycle.plot_lr_finder(curve)
+    ax = onecycle.plot_lr_finder(curve, method="minimum")
     raw, smooth, marker, vline = ax.lines
     np.testing.assert_array_equal(smooth.get_xdata(), curve.lrs[:8])
     np.testing.assert_array_equal(smooth.get_ydata(), curve.smoothed_losses[:8])
@@ -143,12 +145,12 @@ def test_suggest_edges_of_the_finite_points_and_of_skip_start():
     lrs = np.geomspace(1e-3, 1.0, 4)
     with pytest.raises(ValueError, match="rates > 0"):
         onecycle.suggest([0.0, *lrs[1:]], [1.0, 0.9, 0.8, 0.7])
-    two = onecycle.suggest(lrs, [np.nan, 1.0, 0.5, np.nan])  # exactly two finite points are enough
+    two = onecycle.suggest(lrs, [np.nan, 1.0, 0.5, np.nan], "minimum")  # exactly two finite points are enough
     assert two.index == 2 and two.lr == pytest.approx(lrs[2] / 10)
     # skip only while at least two points remain: 3 * (1 - 0.5) < 2 keeps all three
-    assert onecycle.suggest(lrs[:3], [0.5, 1.0, 2.0], skip_start=0.5).index == 0
+    assert onecycle.suggest(lrs[:3], [0.5, 1.0, 2.0], "minimum", skip_start=0.5).index == 0
     # 4 * (1 - 0.5) == 2: the first two are skipped
-    assert onecycle.suggest(lrs, [0.1, 0.2, 1.0, 2.0], skip_start=0.5).index == 2
+    assert onecycle.suggest(lrs, [0.1, 0.2, 1.0, 2.0], "minimum", skip_start=0.5).index == 2
     assert onecycle.OneCycle(1.0, 10).name == "OneCycle"
 
 

@@ -57,12 +57,13 @@ class LRFinderResult:
         return suggest_lr(self.lrs, self.losses if method in RAW_METHODS else self.smoothed_losses, method)
 
     def suggest(self, method: str = DEFAULT_METHOD) -> float:
-        """The suggested maximum learning rate. Methods: "minimum" (default: a tenth of the rate at
-        the lowest smoothed loss, the rule of the 1cycle paper and of Géron's book), "steepest" (most
-        negative slope of the smoothed loss against log rate), "valley" (fastai's default) and "edge"
-        (a tenth of the rate where a zero-lag running median of the raw losses climbs half-way back
-        from its lowest point: the one that moved least from seed to seed on the images of the image
-        study, docs/RECIPE.md)."""
+        """The suggested maximum learning rate. Methods: "edge" (default: a tenth of the rate where a
+        zero-lag running median of the raw losses climbs half-way back from its lowest point, or of
+        the test's last rate when it never does; of the rules compared in the image study,
+        docs/RECIPE.md, the one that moved least from seed to seed on the images), "minimum" (a tenth
+        of the rate at the lowest smoothed loss, the rule of the 1cycle paper and of Géron's book;
+        the default before), "steepest" (most negative slope of the smoothed loss against log rate)
+        and "valley" (fastai's default)."""
         return self.suggestion(method).lr
 
     def plot(self, ax: Axes | None = None, method: str = DEFAULT_METHOD) -> Axes:

@@ -15,7 +15,9 @@ from onecycle import checks
 
 Suggestion = collections.namedtuple("Suggestion", ["lr", "index"])
 
-DEFAULT_METHOD = "minimum"
+# The image study chose it for moving least from seed to seed (docs/RECIPE.md, "The image study");
+# "minimum" was the default before.
+DEFAULT_METHOD = "edge"
 
 
 def minimum(lrs, losses):
