@@ -175,7 +175,7 @@ def _arms(run_dirs, where="."):
     return "\n".join(lines)
 
 
-DEFAULT_ARMS = {"constant-default": "Keras' default", "schedule-free-default": "ScheduleFreeAdamW's defaults"}
+DEFAULT_ARMS = ("constant-default", "schedule-free-default")  # Keras' default; ScheduleFreeAdamW's defaults
 
 
 def _final_values(runs, arm, epochs=None):
