@@ -110,3 +110,16 @@ def test_the_named_resnet9_compiles_on_jax_and_keeps_the_stored_crop_on_tensorfl
         model.fit(dataset.x_train, dataset.y_train, batch_size=10, epochs=1, verbose=0)
         if keras.backend.backend() == "jax":
             assert model.jit_compile is True
+
+
+def test_the_named_mlp_flattens_images_and_leaves_tables_as_they_were():
+    images = models.REGISTRY["mlp"]((6, 5, 2), 3)
+    assert images.output_shape == (None, 3)
+    assert [type(layer).__name__ for layer in images.layers][:2] == ["InputLayer", "Flatten"]
+    assert images.layers[2].kernel.shape == (60, 64)
+    x = np.random.default_rng(0).normal(size=(4, 6, 5, 2)).astype("float32")
+    np.testing.assert_allclose(images.predict(x, verbose=0).sum(axis=1), 1.0, rtol=1e-5)
+    table = models.REGISTRY["mlp"]((13,), 1)
+    assert "Flatten" not in [type(layer).__name__ for layer in table.layers]
+    assert table.output_shape == (None, 1) and table.layers[1].kernel.shape == (13, 64)
+    assert models.mlp(13).input_shape == (None, 13)

@@ -38,11 +38,13 @@ def cnn(input_shape, num_classes, width=32, convs_per_block=1, dropout=0.5):
     return keras.Model(inputs, outputs, name="cnn")
 
 
-def mlp(input_dim, hidden=(64, 64), num_classes=0):
+def mlp(input_shape, hidden=(64, 64), num_classes=0):
     """Fully connected ReLU layers, then one linear output (regression) or a softmax over
-    `num_classes`."""
-    inputs = keras.Input((input_dim,))
-    h = inputs
+    `num_classes`. `input_shape` is a number of features or a shape; inputs of more than one axis
+    (images) are flattened first."""
+    shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+    inputs = keras.Input(shape)
+    h = layers.Flatten()(inputs) if len(shape) > 1 else inputs
     for units in hidden:
         h = layers.Dense(units, activation="relu")(h)
     head = layers.Dense(num_classes, activation="softmax") if num_classes else layers.Dense(1)
@@ -161,7 +163,7 @@ def resnet9(input_shape, num_classes, width=16, augmentation=True, cutout=0, per
 
 
 def _named_mlp(input_shape, num_outputs):
-    return mlp(input_shape[0], num_classes=0 if num_outputs == 1 else num_outputs)
+    return mlp(input_shape, num_classes=0 if num_outputs == 1 else num_outputs)
 
 
 def _named_cnn(input_shape, num_outputs):
