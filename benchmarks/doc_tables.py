@@ -55,6 +55,20 @@ def _table(run_dir):
     return summary.summarize(runs, results["dataset"]["metric"]), results
 
 
+def _how_trained(run_dir):
+    """How a folder's `onecycle` runs were trained: their optimizer and the range test's rule, and
+    the optimizer of the baseline folders where it differs, e.g. "adam, edge; arms: sgd"."""
+    config, results = folders.load_folder(run_dir)
+    others = sorted(
+        {
+            folders.load_folder(os.path.normpath(os.path.join(run_dir, b)))[0]["optimizer"]
+            for b in results.get("baselines", [])
+        }
+        - {config["optimizer"]}
+    )
+    return f"{config['optimizer']}, {config['method']}" + (f"; arms: {', '.join(others)}" if others else "")
+
+
 def _verdicts(run_dir):
     table, results = _table(run_dir)
     metric = table["rows"][0]["metric"]
@@ -164,7 +178,7 @@ def _arms(run_dirs, where="."):
             cells.append(f"{c['verdict']} ({c['against']}{figures})")
         first = (
             f"{report.fmt(product['test_mean'], metric, product['test_std'])} ({product['seeds']} seeds; "
-            f"{report.what_ran(product) or 'peak ' + format(product['lr'], '.3g')})"
+            f"{_how_trained(run_dir)}; {report.what_ran(product) or 'peak ' + format(product['lr'], '.3g')})"
             if product
             else "not run"
         )
@@ -236,7 +250,9 @@ def _defaults(run_dirs, where="."):
         ran = (row and report.what_ran(row)) or ""
         lines.append(
             f"| [{results['dataset']['name']}]({os.path.relpath(run_dir, where)}/report.md) ({metric}) "
-            f"| {shown} ({len(product)} seeds{'; ' + ran if ran else ''}) | " + " | ".join(cells) + " |"
+            f"| {shown} ({len(product)} seeds; {_how_trained(run_dir)}{'; ' + ran if ran else ''}) | "
+            + " | ".join(cells)
+            + " |"
         )
         if all(v in ("beats", "tie", "loses") for v in verdicts.values()):
             judged += 1

@@ -52,7 +52,7 @@ def folder(tmp_path):
     path = tmp_path / "run"
     path.mkdir()
     (path / "results.json").write_text(json.dumps(results))
-    (path / "config.json").write_text(json.dumps({"optimizer": "sgd"}))
+    (path / "config.json").write_text(json.dumps({"optimizer": "sgd", "method": "minimum"}))
     return str(path)
 
 
@@ -154,9 +154,32 @@ def test_arms_table_gives_each_familys_paired_verdict(folder, tmp_path):
     # onecycle's test accuracy 0.88 and 0.90: 89.00 ± 1.41; against constant@0.1 +9.50 (se 0.50),
     # against cosine +5.50 (se 0.50), as in the verdicts above
     assert table[2] == (
-        "| [toy](run/report.md) (accuracy) | 89.00 ± 1.41 (2 seeds; peak 0.5) | beats (constant@0.1 +9.50, se 0.50) "
+        "| [toy](run/report.md) (accuracy) | 89.00 ± 1.41 (2 seeds; sgd, minimum; peak 0.5) "
+        "| beats (constant@0.1 +9.50, se 0.50) "
         "| beats (cosine +5.50, se 0.50) |"
     )
+
+
+def test_a_product_row_names_its_optimizer_rule_and_the_arms_optimizer_where_it_differs(folder, tmp_path):
+    """A folder whose `onecycle` ran with Adam and the `edge` rule against the baselines of an SGD
+    folder (`--baselines`): the product cell says both."""
+    product = tmp_path / "product"
+    product.mkdir()
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    (product / "results.json").write_text(
+        json.dumps(
+            results
+            | {"runs": [r for r in results["runs"] if r["arm"] == "onecycle"], "baselines": ["../run"]}
+        )
+    )
+    results["runs"] = [r for r in results["runs"] if r["arm"] != "onecycle"]
+    (tmp_path / "run" / "results.json").write_text(json.dumps(results))
+    (product / "config.json").write_text(json.dumps({"optimizer": "adam", "method": "edge"}))
+    row = docs.render(f"arms {product}", where=str(tmp_path)).splitlines()[2]
+    assert row.startswith(
+        "| [toy](product/report.md) (accuracy) | 89.00 ± 1.41 (2 seeds; adam, edge; arms: sgd; peak 0.5)"
+    )
+    assert "beats (constant@0.1 +9.50, se 0.50)" in row
 
 
 def test_a_product_row_says_what_each_seed_ran(folder, tmp_path):
@@ -168,7 +191,7 @@ def test_a_product_row_says_what_each_seed_ran(folder, tmp_path):
             run["lr"], run["peak_lr"] = 0.0, 0.157 if run["seed"] == 0 else 0.912
     results_path.write_text(json.dumps(results))
     table = docs.render(f"arms {folder}", where=str(tmp_path)).splitlines()
-    assert "89.00 ± 1.41 (2 seeds; 1cycle to 0.157, 0.912) |" in table[2]
+    assert "89.00 ± 1.41 (2 seeds; sgd, minimum; 1cycle to 0.157, 0.912) |" in table[2]
     for run in results["runs"]:
         if run["arm"] == "onecycle" and run["seed"] == 1:
             run["guard"] = {"chose": "constant", "constant_rate": 0.01}
@@ -191,7 +214,7 @@ def test_defaults_table_pairs_the_product_with_both_defaults_on_final_validation
     # ScheduleFreeAdamW's defaults 0.88 / 0.91: +1.00 pts, se 1.00: a tie (not beyond two se).
     # Test: onecycle 0.88 / 0.90 against 0.60 / 0.60 and 0.90 / 0.90.
     assert lines[2] == (
-        "| [toy](run/report.md) (accuracy) | 90.50 ± 0.71 (2 seeds) | +27.50 pts (se 0.50): beats "
+        "| [toy](run/report.md) (accuracy) | 90.50 ± 0.71 (2 seeds; sgd, minimum) | +27.50 pts (se 0.50): beats "
         "| +1.00 pts (se 1.00): tie | +29.00 pts (se 1.00): beats | -1.00 pts (se 1.00): tie |"
     )
     assert lines[-1] == (
