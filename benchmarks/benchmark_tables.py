@@ -108,7 +108,13 @@ def mutation(record):
             totals[key] = totals.get(key, 0) + value
         lines.append(_mutation_row(f"`{module}`", row))
     lines.append(_mutation_row("**all**", totals))
-    if totals["checked"] < totals["total"]:
+    if record.get("sample"):
+        lines += [
+            "",
+            f"A seeded sample of {record['sample']['per_module']} mutants per module (seed "
+            f"{record['sample']['seed']}, all of a module's mutants when it has fewer); the others are not checked.",
+        ]
+    elif totals["checked"] < totals["total"]:
         lines += ["", f"{totals['total'] - totals['checked']} of {totals['total']} mutants not checked yet."]
     live = [s for s in record["survivors"] if not s["equivalent"]]
     lines += ["", f"Surviving mutants ({len(live)}; a mutant reached by no test counts as surviving):", ""]

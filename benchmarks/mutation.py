@@ -10,10 +10,20 @@ killed when one of them fails. This script reads mutmut's verdicts (`mutmut resu
 writes per module the mutants killed, surviving, reached by no test, timed out and not yet checked,
 and the score: killed / (checked - equivalent), where `EQUIVALENT` lists the surviving mutants that
 cannot change any result, each with the reason. Every other survivor is listed with its change.
+
+Where every mutant cannot run (modules whose tests train models), a seeded sample of each module:
+
+    mutmut run NO_SUCH_MUTANT       # generates the mutants and maps tests to functions, runs none
+    mutmut run $(python benchmarks/mutation.py --sample 150 --seed 0)
+    python benchmarks/mutation.py --sample 150 --seed 0 --json docs/benchmarks/mutation_training.json
+
+`--sample N --seed S` prints (or, with `--json`, records) N mutants per module drawn with
+`random.Random(S)` from the module's mutants in name order; the others stay "not checked".
 """
 
 import argparse
 import os
+import random
 import subprocess
 import sys
 
@@ -102,15 +112,43 @@ def change(name):
     return " → ".join(lines[:2])
 
 
+def sample(names, per_module, seed):
+    """`per_module` names of each module, drawn with `random.Random(seed)` from its names in order
+    (all of a module's names when it has fewer), in name order."""
+    by_module = {}
+    for name in sorted(names):
+        by_module.setdefault(module_of(name), []).append(name)
+    rng = random.Random(seed)
+    chosen = []
+    for module in sorted(by_module):
+        found = by_module[module]
+        chosen += rng.sample(found, per_module) if len(found) > per_module else found
+    return sorted(chosen)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="store the figures in this JSON file")
+    parser.add_argument("--sample", type=int, help="a seeded sample of this many mutants per module")
+    parser.add_argument("--seed", type=int, default=0, help="the sample's seed (default 0)")
     args = parser.parse_args()
+    if args.sample is not None and args.sample < 1:
+        parser.error(f"--sample must be a positive integer. Received: {args.sample}")
     if not os.path.isdir("mutants"):
         parser.error("no mutants/ folder here: run `mutmut run` first, from the repository root")
     found = verdicts()
     if not found:
         parser.error("mutmut holds no results: run `mutmut run` first")
+    extra = {}
+    if args.sample is not None:
+        chosen = sample(found, args.sample, args.seed)
+        if not args.json:
+            print("\n".join(chosen))
+            return
+        unchecked = [name for name in chosen if found[name] == "not_checked"]
+        if unchecked:
+            parser.error(f"{len(unchecked)} mutants of the sample are not checked yet, e.g. {unchecked[0]}")
+        extra["sample"] = {"per_module": args.sample, "seed": args.seed}
     modules = {}
     for name, verdict in found.items():
         counts = modules.setdefault(module_of(name), {v: 0 for v in set(VERDICTS.values())})
@@ -122,7 +160,7 @@ def main():
     ]
     for survivor in survivors:
         survivor["equivalent"] = EQUIVALENT.get(survivor["mutant"])
-    StoredOutput(args.json).save_figures(kind="mutation", modules=modules, survivors=survivors)
+    StoredOutput(args.json).save_figures(kind="mutation", modules=modules, survivors=survivors, **extra)
 
 
 if __name__ == "__main__":

@@ -311,3 +311,20 @@ def test_mutation_table_scores_killed_over_checked_less_equivalent(tmp_path):
     assert "| `onecycle.curves` | 16 | 11 | 8 | 2 | 1 | 0 | 1 | 80.0% |" in text
     assert "- `m1` (survived): `a → b`" in text and "- `m3` (no tests): `e → f`" in text
     assert "- `m2`: `c → d`: same" in text
+    assert "5 of 16 mutants not checked yet." in text
+    path.write_text(json.dumps(record | {"sample": {"per_module": 11, "seed": 3}}))
+    text = docs.render(f"benchmark {path}")
+    assert "A seeded sample of 11 mutants per module (seed 3" in text and "not checked yet" not in text
+
+
+def test_mutation_sample_draws_per_module_under_a_seed():
+    import mutation
+
+    names = [f"onecycle.fit.x_fit_one_cycle__mutmut_{i}" for i in range(1, 301)]
+    names += [f"onecycle.optimizers.xǁAdamǁ__init____mutmut_{i}" for i in range(1, 41)]
+    chosen = mutation.sample(names, 150, seed=0)
+    assert len(chosen) == 190 and chosen == sorted(chosen)
+    assert sum(mutation.module_of(n) == "onecycle.fit" for n in chosen) == 150
+    assert {n for n in chosen if mutation.module_of(n) == "onecycle.optimizers"} == set(names[300:])
+    assert chosen == mutation.sample(list(reversed(names)), 150, seed=0)
+    assert chosen != mutation.sample(names, 150, seed=1)
