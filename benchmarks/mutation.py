@@ -11,8 +11,10 @@ writes per module the mutants killed, surviving, reached by no test, timed out a
 and the score: killed / (checked - equivalent), where `EQUIVALENT` lists the surviving mutants that
 cannot change any result, each with the reason. Every other survivor is listed with its change.
 
-Where every mutant cannot run (modules whose tests train models), a seeded sample of each module:
+Where every mutant cannot run (modules whose tests train models), a seeded sample of each module,
+in a working copy kept for it:
 
+    python benchmarks/mutation.py --config benchmarks/mutmut_training.toml   # its [tool.mutmut]
     mutmut run NO_SUCH_MUTANT       # generates the mutants and maps tests to functions, runs none
     mutmut run $(python benchmarks/mutation.py --sample 150 --seed 0)
     python benchmarks/mutation.py --sample 150 --seed 0 --json docs/benchmarks/mutation_training.json
@@ -24,6 +26,7 @@ Where every mutant cannot run (modules whose tests train models), a seeded sampl
 import argparse
 import os
 import random
+import re
 import subprocess
 import sys
 
@@ -126,12 +129,33 @@ def sample(names, per_module, seed):
     return sorted(chosen)
 
 
+def use_config(path, pyproject="pyproject.toml"):
+    """Put the `[tool.mutmut]` table of the TOML file `path` in place of `pyproject`'s."""
+    header = re.compile(r"^\[tool\.mutmut\]$", re.MULTILINE)
+    with open(path) as f:
+        table = f.read()
+    with open(pyproject) as f:
+        text = f.read()
+    begin = header.search(text).start()
+    end = text.find("\n[", begin + 1)
+    table = table[header.search(table).start() :].rstrip("\n") + "\n"
+    text = text[:begin] + table + (text[end:] if end != -1 else "")
+    with open(pyproject, "w") as f:
+        f.write(text)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="store the figures in this JSON file")
     parser.add_argument("--sample", type=int, help="a seeded sample of this many mutants per module")
     parser.add_argument("--seed", type=int, default=0, help="the sample's seed (default 0)")
+    parser.add_argument(
+        "--config", help="put this TOML file's [tool.mutmut] in place of pyproject.toml's, then stop"
+    )
     args = parser.parse_args()
+    if args.config:
+        use_config(args.config)
+        return
     if args.sample is not None and args.sample < 1:
         parser.error(f"--sample must be a positive integer. Received: {args.sample}")
     if not os.path.isdir("mutants"):

@@ -328,3 +328,22 @@ def test_mutation_sample_draws_per_module_under_a_seed():
     assert {n for n in chosen if mutation.module_of(n) == "onecycle.optimizers"} == set(names[300:])
     assert chosen == mutation.sample(list(reversed(names)), 150, seed=0)
     assert chosen != mutation.sample(names, 150, seed=1)
+
+
+def test_mutation_config_replaces_only_the_mutmut_table(tmp_path):
+    import mutation
+
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[project]\nname = "x"\n\n[tool.mutmut]\nonly_mutate = ["a"]\n\n[tool.other]\nk = 1\n'
+    )
+    mutation.use_config("benchmarks/mutmut_training.toml", str(pyproject))
+    import tomllib
+
+    read = tomllib.loads(pyproject.read_text())
+    assert read["project"] == {"name": "x"} and read["tool"]["other"] == {"k": 1}
+    assert read["tool"]["mutmut"]["only_mutate"] == [
+        "src/onecycle/finder.py",
+        "src/onecycle/fit.py",
+        "src/onecycle/optimizers.py",
+    ]
