@@ -48,3 +48,25 @@ def test_sqrt_phase_is_the_one_minus_sqrt_cooldown():
     # from 2 to 1: 2 * (1 - sqrt(t / 4)) + 1 * sqrt(t / 4)
     values = _both([0, 1, 4], [4.0], [2.0, 1.0], ["sqrt"])
     np.testing.assert_allclose(values, [2.0, 1.5, 1.0], rtol=1e-6)
+
+
+def test_numpy_steps_are_read_at_the_dtype_computed_in():
+    """float64 steps asked for in float32 give what float32 steps give (the curve is computed in the
+    dtype asked for, as in a compiled train step), not a float64 curve rounded at the end."""
+    steps = np.linspace(0, 10, 1001)
+    curve = ([3.0, 10.0], [0.01, 0.1, 0.0], ["linear", "cosine"])
+    wide = piecewise(steps, *curve, "float32", NUMPY_OPS)
+    assert wide.dtype == np.float32
+    np.testing.assert_array_equal(wide, piecewise(steps.astype(np.float32), *curve, "float32", NUMPY_OPS))
+    rounded = piecewise(steps, *curve, "float64", NUMPY_OPS).astype(np.float32)
+    assert np.any(wide != rounded)  # the two differ here, so the first check can fail
+
+
+def test_a_step_on_a_boundary_belongs_to_the_phase_it_ends():
+    """OneCycleLR's rule: a step takes the first phase whose end it does not pass. At the end of an
+    exponential phase from 0.3 to 0.7, that phase gives 0.3 * (0.7 / 0.3) = 0.7000000000000001, the
+    next (linear) phase would start at 0.7 exactly: the boundary step takes the first."""
+    value = piecewise(
+        np.array([4.0]), [4.0, 8.0], [0.3, 0.7, 0.1], ["exponential", "linear"], "float64", NUMPY_OPS
+    )
+    assert value[0] == 0.3 * (0.7 / 0.3) and value[0] != 0.7

@@ -302,3 +302,72 @@ def test_eager_value_is_the_numpy_value_and_is_cached_per_step():
         assert value == pytest.approx(float(schedule.evaluate(step)), rel=1e-6)
     first = schedule._eager_value(7)
     assert schedule._eager_value(7) is first and schedule._eager_value(8) is not first
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (
+            lambda: OneCycle(0.1, 10, start_lr=0.0),
+            "Argument `start_lr` must be a finite number > 0. Received: start_lr=0.0",
+        ),
+        (
+            lambda: OneCycle(0.1, 10, final_lr=-1e-5),
+            "Argument `final_lr` must be a finite number > 0. Received: final_lr=-1e-05",
+        ),
+        (
+            lambda: OneCycle(0.1, 10, warmup_fraction=1.0),
+            "Argument `warmup_fraction` must be in (0.0, 1.0). Received: warmup_fraction=1.0",
+        ),
+        (
+            lambda: OneCycle(0.1, 10, annihilation_fraction=1.0),
+            "Argument `annihilation_fraction` must be in (0.0, 1.0). Received: annihilation_fraction=1.0",
+        ),
+        (
+            lambda: OneCycle(0.1, 10, warmup_fraction=0.6, annihilation_fraction=0.5),
+            "Arguments `warmup_fraction` and `annihilation_fraction` must sum to at most 1. "
+            "Received: warmup_fraction=0.6, annihilation_fraction=0.5",
+        ),
+        (
+            lambda: onecycle.Piecewise([1.0], [1.0], ["linear"]),
+            "Argument `values` must hold one more value than `boundaries`. Received: values=[1.0] for boundaries=[1.0]",
+        ),
+        (
+            lambda: onecycle.Piecewise([1.0], [1.0, 0.0], []),
+            "Argument `shapes` must hold one shape per phase. Received: shapes=[] for boundaries=[1.0]",
+        ),
+        (
+            lambda: onecycle.Piecewise([1.0], [1.0, 0.0], ["step"]),
+            "Argument `shape` must be one of",
+        ),
+        # the exponential phase is the first; the value that ends it is 0 (the last value is not)
+        (
+            lambda: onecycle.Piecewise([1.0, 2.0], [1.0, 0.0, 1.0], ["exponential", "linear"]),
+            "An exponential phase needs values > 0 at both ends. Received: values=[1.0, 0.0, 1.0]",
+        ),
+        (
+            lambda: OneCycle(0.1, 10).momentum(high=1.0),
+            "Argument `high` must be in [0.0, 1.0). Received: high=1.0",
+        ),
+        (
+            lambda: OneCycle(0.1, 10).momentum(high=0.95, low=1.0),
+            "Argument `low` must be in [0.0, 1.0). Received: low=1.0",
+        ),
+    ],
+)
+def test_each_check_gives_its_whole_message(make, message):
+    with pytest.raises(ValueError) as error:
+        make()
+    assert str(error.value).startswith(message)
+
+
+@pytest.mark.backend_independent
+def test_names_dtypes_and_a_constant_momentum():
+    assert onecycle.Piecewise([1.0], [1.0, 0.0], ["linear"]).name == "Piecewise"
+    assert OneCycle(0.1, 10).momentum().name == "OneCycleMomentum"
+    assert OneCycle(0.1, 10, name="Mine").momentum().name == "MineMomentum"
+    assert OneCycle(0.1, 10).evaluate([0, 5], dtype="float32").dtype == np.float32
+    assert OneCycle(0.1, 10).evaluate([0, 5]).dtype == np.float64
+    # low == high: a momentum held constant
+    np.testing.assert_allclose(OneCycle(0.1, 10).momentum(0.9, 0.9).evaluate(np.arange(11)), 0.9, rtol=1e-12)

@@ -338,7 +338,8 @@ def test_paired_figures_by_hand_and_a_tie_at_exactly_two_standard_errors():
     assert stats.paired({0: 1.01, 1: 3.01}, {0: 0.0, 1: 0.0}, "accuracy").verdict == "beats"
     assert stats.higher_is_better("accuracy") and not stats.higher_is_better("rmse")
     single = stats.paired({0: 0.9}, {0: 0.8}, "accuracy")
-    assert single.mean == pytest.approx(0.1) and math.isnan(single.se) and single.verdict == "n/a"
+    assert single.seeds == [0] and single.mean == pytest.approx(0.1) and math.isnan(single.se)
+    assert single.verdict == "n/a"
     assert math.isnan(single.std) and single.gain == pytest.approx(0.1)
     empty = stats.paired({}, {0: 0.8}, "accuracy")
     assert empty.seeds == [] and math.isnan(empty.mean) and empty.verdict == "n/a"
