@@ -45,6 +45,11 @@ EQUIVALENT = {
     "onecycle.schedules.xǁPiecewiseǁ_eager_value__mutmut_28": "convert_to_tensor of a Python float defaults to "
     "Keras' floatx, float32",
     "onecycle.schedules.xǁPiecewiseǁ_eager_value__mutmut_30": "as mutmut_28",
+    "onecycle.schedules.xǁPiecewiseǁ__init____mutmut_31": "each value is checked to be finite first, and a finite "
+    "value is below infinity whether that end of the interval is open or closed",
+    "onecycle.schedules.xǁPiecewiseǁ__init____mutmut_36": "as xǁPiecewiseǁ__init____mutmut_31",
+    "onecycle.schedules.xǁPiecewiseǁ__init____mutmut_43": "as xǁPiecewiseǁ__init____mutmut_31",
+    "onecycle.schedules.xǁPiecewiseǁ__init____mutmut_42": 'float("INF") is float("inf")',
     "onecycle.experiments.stats.x_paired__mutmut_10": "the values are Python numbers: NumPy makes float64 "
     "differences of floats without being told, and the mean and std of integer differences are the same floats",
     "onecycle.experiments.stats.x_paired__mutmut_12": "as mutmut_10",

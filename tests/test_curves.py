@@ -70,3 +70,10 @@ def test_a_step_on_a_boundary_belongs_to_the_phase_it_ends():
         np.array([4.0]), [4.0, 8.0], [0.3, 0.7, 0.1], ["exponential", "linear"], "float64", NUMPY_OPS
     )
     assert value[0] == 0.3 * (0.7 / 0.3) and value[0] != 0.7
+
+
+def test_keras_ops_curve_comes_back_in_the_dtype_asked_for():
+    # float16: a dtype every backend has (JAX has no float64 unless told) and not Keras' floatx
+    curve = piecewise(ops.arange(5), [2.0, 4.0], [0.1, 1.0, 0.0], ["linear", "cosine"], "float16")
+    assert ops.convert_to_numpy(curve).dtype == np.float16
+    np.testing.assert_allclose(ops.convert_to_numpy(curve), [0.1, 0.55, 1.0, 0.5, 0.0], rtol=2e-3, atol=1e-3)
