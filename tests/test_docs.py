@@ -342,6 +342,7 @@ def test_mutation_config_replaces_only_the_mutmut_table(tmp_path):
 
     read = tomllib.loads(pyproject.read_text())
     assert read["project"] == {"name": "x"} and read["tool"]["other"] == {"k": 1}
+    assert "tests/test_tensorboard.py" in read["tool"]["mutmut"]["pytest_add_cli_args_test_selection"]
     assert read["tool"]["mutmut"]["only_mutate"] == [
         "src/onecycle/finder.py",
         "src/onecycle/fit.py",
