@@ -1,3 +1,5 @@
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -87,3 +89,86 @@ def test_with_rate_copies_class_and_config_at_another_rate():
         "learning_rate": pytest.approx(0.003),
         "name": copy.name,
     }
+
+
+def test_defaults_are_keras_defaults():
+    keys = ("learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "epsilon", "amsgrad", "weight_decay")
+    for ours, theirs in (
+        (optimizers.SGD(), keras.optimizers.SGD()),
+        (optimizers.Adam(), keras.optimizers.Adam()),
+        (optimizers.AdamW(), keras.optimizers.AdamW()),
+    ):
+        mine, keras_own = ours.get_config(), theirs.get_config()
+        assert {k: mine.get(k) for k in keys} == {k: keras_own.get(k) for k in keys}
+
+
+def test_float_beta_1_is_keras_adam():
+    ours = _train(optimizers.Adam(0.01, beta_1=0.8, amsgrad=True))
+    theirs = _train(keras.optimizers.Adam(0.01, beta_1=0.8, amsgrad=True))
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_config_holding_a_schedule_is_plain_json():
+    """As Keras' own configs: a model saved with the optimizer writes its config as JSON."""
+    schedule = onecycle.OneCycle(0.1, 100)
+    for optimizer, key in (
+        (optimizers.SGD(schedule, momentum=schedule.momentum()), "momentum"),
+        (optimizers.Adam(schedule, beta_1=schedule.momentum()), "beta_1"),
+    ):
+        config = optimizer.get_config()
+        assert config[key]["class_name"] == "Piecewise"
+        restored = type(optimizer).from_config(json.loads(json.dumps(config)))
+        np.testing.assert_allclose(getattr(restored, key).evaluate([0, 45]), [0.95, 0.85])
+
+
+class _Unregistered(keras.optimizers.schedules.LearningRateSchedule):
+    """A momentum schedule Keras cannot find by name: only `custom_objects` resolves it."""
+
+    def __call__(self, step):
+        return keras.ops.convert_to_tensor(0.9)
+
+    def get_config(self):
+        return {}
+
+
+@pytest.mark.parametrize("cls, key", [(optimizers.SGD, "momentum"), (optimizers.Adam, "beta_1")])
+def test_from_config_resolves_the_momentum_schedule_with_custom_objects(cls, key):
+    config = json.loads(json.dumps(cls(0.01, **{key: _Unregistered()}).get_config()))
+    config[key]["module"] = "nowhere"  # as when the class is defined in the user's script
+    restored = cls.from_config(config, custom_objects={"_Unregistered": _Unregistered})
+    assert isinstance(getattr(restored, key), _Unregistered)
+    with pytest.raises(TypeError):
+        cls.from_config(config)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_scheduled_beta_1_on_a_float64_variable_matches_numpy(amsgrad):
+    """Adam's step with a scheduled `beta_1` is computed in the variable's dtype (float64 here;
+    JAX keeps float32 unless told), with and without AMSGrad."""
+    schedule = onecycle.OneCycle(0.1, 10)
+    beta_1 = schedule.momentum(0.95, 0.85)
+    optimizer = optimizers.Adam(schedule, beta_1=beta_1, amsgrad=amsgrad)
+    variable = keras.Variable(np.ones(3), dtype="float64")
+    optimizer.build([variable])
+    gradients = [np.array([1.0, -2.0, 3.0]) * (1 if t % 2 else -0.5) * 10.0**-t for t in range(6)]
+    w, m, v, v_hat = np.ones(3), np.zeros(3), np.zeros(3), np.zeros(3)
+    lrs, moms = schedule.evaluate(np.arange(6)), beta_1.evaluate(np.arange(6))
+    for t, g in enumerate(gradients):
+        optimizer.apply_gradients([(keras.ops.convert_to_tensor(g, dtype=variable.dtype), variable)])
+        m = m + (g - m) * (1 - moms[t])
+        v = v + (g * g - v) * (1 - 0.999)
+        v_hat = np.maximum(v_hat, v)
+        alpha = lrs[t] * np.sqrt(1 - 0.999 ** (t + 1)) / (1 - moms[t] ** (t + 1))
+        w = w - m * alpha / (np.sqrt(v_hat if amsgrad else v) + 1e-7)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(variable), w, rtol=1e-5)
+    # AMSGrad changes the result here: the gradients shrink, and so does the second moment
+    assert amsgrad == (not np.allclose(w, _adam_without_amsgrad(gradients, lrs, moms), rtol=1e-6))
+
+
+def _adam_without_amsgrad(gradients, lrs, moms):
+    w, m, v = np.ones(3), np.zeros(3), np.zeros(3)
+    for t, g in enumerate(gradients):
+        m = m + (g - m) * (1 - moms[t])
+        v = v + (g * g - v) * (1 - 0.999)
+        w = w - m * lrs[t] * np.sqrt(1 - 0.999 ** (t + 1)) / (1 - moms[t] ** (t + 1)) / (np.sqrt(v) + 1e-7)
+    return w
