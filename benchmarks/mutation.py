@@ -50,6 +50,13 @@ EQUIVALENT = {
     "onecycle.schedules.xǁPiecewiseǁ__init____mutmut_36": "as xǁPiecewiseǁ__init____mutmut_31",
     "onecycle.schedules.xǁPiecewiseǁ__init____mutmut_43": "as xǁPiecewiseǁ__init____mutmut_31",
     "onecycle.schedules.xǁPiecewiseǁ__init____mutmut_42": 'float("INF") is float("inf")',
+    "onecycle.optimizers.xǁAdamWǁ__init____mutmut_14": "the weight decay is checked to be finite first, and a "
+    "finite value is below infinity whether that end of the interval is open or closed",
+    "onecycle.optimizers.xǁAdamWǁ__init____mutmut_20": 'float("INF") is float("inf")',
+    "onecycle.optimizers.xǁAdamWǁ__init____mutmut_21": "as xǁAdamWǁ__init____mutmut_14",
+    "onecycle.finder.xǁLRFinderResultǁfrom_dict__mutmut_11": "the result stores its losses with "
+    "np.asarray(..., dtype=float), which turns None into NaN by itself",
+    "onecycle.finder.xǁLRFinderResultǁfrom_dict__mutmut_16": "as xǁLRFinderResultǁfrom_dict__mutmut_11",
     "onecycle.experiments.stats.x_paired__mutmut_10": "the values are Python numbers: NumPy makes float64 "
     "differences of floats without being told, and the mean and std of integer differences are the same floats",
     "onecycle.experiments.stats.x_paired__mutmut_12": "as mutmut_10",

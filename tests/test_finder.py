@@ -267,3 +267,16 @@ def test_curve_image_leaves_the_users_matplotlib_backend_alone(tiny_classifier):
     finally:
         matplotlib.use(before)
     assert image.shape == (320, 480, 3) and 0.0 <= image.min() and image.max() <= 1.0 and image.std() > 0
+
+
+def test_a_record_keeps_its_divergence_and_the_plot_its_rule():
+    result = _curve()
+    for diverged in (True, False):
+        assert LRFinderResult.from_dict({**result.to_dict(), "diverged": diverged}).diverged is diverged
+    older = {k: v for k, v in result.to_dict().items() if k != "diverged"}  # written before the field
+    assert LRFinderResult.from_dict(older).diverged is False
+    from matplotlib.figure import Figure
+
+    ax = result.plot(ax=Figure().add_subplot(), method="minimum")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert f"suggested (minimum): {result.suggest('minimum'):.3g}" in labels

@@ -151,7 +151,7 @@ def test_guard_keeps_1cycle_and_changes_nothing_when_1cycle_wins(tiny_classifier
     assert history.history["learning_rate"][-1] == pytest.approx(history.schedule.final_lr, rel=1e-3)
 
 
-def test_guard_switches_to_the_compiled_rate_and_warns_with_both_losses(tiny_classifier, suggests):
+def test_guard_switches_to_the_compiled_rate_and_warns_with_both_losses(tiny_classifier, suggests, capsys):
     suggests(1e4)
     model, x, y = _primed(tiny_classifier, onecycle.optimizers.SGD(0.02, momentum=0.9))
     with pytest.warns(UserWarning, match=r"compiled rate held constant \(0\.02\) had a lower loss") as caught:
@@ -169,6 +169,7 @@ def test_guard_switches_to_the_compiled_rate_and_warns_with_both_losses(tiny_cla
     np.testing.assert_allclose(history.history["learning_rate"], [0.02, 0.02], rtol=1e-6)
     assert model.optimizer.momentum == 0.9  # the compiled momentum, not 1cycle's
     assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 2 * math.ceil(96 / 16)
+    assert capsys.readouterr().out == ""  # verbose=0: the guard's trainings print nothing either
 
 
 def test_guard_judges_by_the_first_compiled_metric(tiny_classifier, suggests):
@@ -178,8 +179,8 @@ def test_guard_judges_by_the_first_compiled_metric(tiny_classifier, suggests):
         onecycle.optimizers.SGD(0.01, momentum=0.9), "sparse_categorical_crossentropy", metrics=["accuracy"]
     )
     model.evaluate(x[:1], y[:1], verbose=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         history = onecycle.fit_one_cycle(
             model, x, y, epochs=2, batch_size=16, verbose=0, guard=True, find_lr_kwargs=FEW_STEPS
         )
@@ -188,6 +189,10 @@ def test_guard_judges_by_the_first_compiled_metric(tiny_classifier, suggests):
     assert {"onecycle_accuracy", "constant_accuracy", "onecycle_loss", "constant_loss"} <= set(guard)
     expected = "onecycle" if guard["onecycle_accuracy"] >= guard["constant_accuracy"] else "constant"
     assert guard["chose"] == expected
+    said = [str(w.message) for w in caught if "held constant" in str(w.message)]
+    assert said == ([] if expected == "onecycle" else [said[0]])
+    if said:  # accuracy: higher is better, and the warning says so
+        assert f"had a higher accuracy ({guard['constant_accuracy']:.6g}) than 1cycle" in said[0]
 
 
 @pytest.mark.backend_independent

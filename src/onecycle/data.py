@@ -147,6 +147,11 @@ def check_validation_data(model, validation_data):
         check_arrays(model, *validation_data[:2], names=("validation_data[0]", "validation_data[1]"))
 
 
+def rows(arrays, start, stop):
+    """Rows `start:stop` of every array of a structure (None stays None)."""
+    return None if arrays is None else keras.tree.map_structure(lambda a: a[start:stop], arrays)
+
+
 def is_array_like(x):
     leaves = keras.tree.flatten(x)
     return bool(leaves) and all(hasattr(leaf, "shape") and hasattr(leaf, "__len__") for leaf in leaves)

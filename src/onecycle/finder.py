@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import itertools
 import json
 import math
 import os
-import random
 from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
-from keras import ops
 
-from onecycle import checks, data
+from onecycle import checks, data, restore
 from onecycle import keras_internals as internals
 from onecycle.files import write_json_atomically
-from onecycle.groups import rate_groups, rate_ratios
+from onecycle.groups import rate_ratios
 from onecycle.schedules import Piecewise
 from onecycle.suggestions import DEFAULT_METHOD, RAW_METHODS, Suggestion
 from onecycle.suggestions import suggest as suggest_lr
@@ -143,75 +140,6 @@ def _json_float(value):
     return float(value) if math.isfinite(value) else None
 
 
-class _Snapshot:
-    """Every variable of a model and of its optimizer, and the learning-rate object of every rate
-    group (each sub-optimizer of a `MultiOptimizer`)."""
-
-    def __init__(self, model):
-        self.model = model
-        self.groups = rate_groups(model.optimizer)
-        self.variables = (
-            list(model.variables) + list(model.optimizer.variables) + list(model.metrics_variables)
-        )
-        self.values = [_to_numpy(v) for v in self.variables]
-        self.learning_rates = [internals.learning_rate(g.optimizer) for g in self.groups]
-
-    def restore(self):
-        for group, rate in zip(self.groups, self.learning_rates):
-            internals.swap_learning_rate(group.optimizer, rate)
-        for variable, value in zip(self.variables, self.values):
-            variable.assign(value)
-        self.model.train_function = None  # the traced step reads the learning-rate object
-
-
-def _to_numpy(variable):
-    value = variable.value
-    if hasattr(value, "read_value"):  # a tf.distribute variable: read it in cross-replica context
-        value = value.read_value()
-    return np.array(ops.convert_to_numpy(value))
-
-
-def _global_random_state():
-    """Python's, NumPy's and the backend's global random streams (torch's generator, TensorFlow's
-    op seeds): `keras.utils.set_random_seed` seeds them, and Keras' `fit` shuffles arrays from
-    NumPy's (JAX), torch's (PyTorch) or a new op seed (TensorFlow)."""
-    backend_state = None
-    if keras.backend.backend() == "torch":
-        import torch
-
-        backend_state = torch.get_rng_state()
-    elif keras.backend.backend() == "tensorflow":
-        rng = internals.tf_op_seed_stream()  # TensorFlow draws each new op's seed (tf.data's shuffle) from it
-        backend_state = rng.getstate() if rng is not None else None
-    return random.getstate(), np.random.get_state(), backend_state
-
-
-def _restore_global_random_state(state):
-    python_state, numpy_state, backend_state = state
-    random.setstate(python_state)
-    np.random.set_state(numpy_state)
-    if backend_state is None:
-        return
-    if keras.backend.backend() == "torch":
-        import torch
-
-        torch.set_rng_state(backend_state)
-    elif internals.tf_op_seed_stream() is not None:
-        internals.tf_op_seed_stream().setstate(backend_state)
-
-
-def _build(model, first_x):
-    """Build the model and the optimizer's slots, in the scope of the `tf.distribute` strategy the
-    model was created under (Keras' `fit` does the same), so that the range test may be called
-    outside `strategy.scope()`."""
-    strategy = getattr(model, "distribute_strategy", None)  # TensorFlow backend only
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        if not model.built:
-            model(first_x)
-        if not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-
-
 def find_lr(
     model: keras.Model,
     x: Any,
@@ -246,7 +174,7 @@ def find_lr(
     Takes what `model.fit` takes: arrays, `tf.data.Dataset`, `keras.utils.PyDataset`, iterables of
     `(x, y)` batches. Returns an `LRFinderResult`.
     """
-    global_state = _global_random_state()
+    global_state = restore.global_random_state()
     checks.compiled_model(model)
     batch_size = checks.positive_int("batch_size", batch_size)
     start_lr = checks.positive_float("start_lr", start_lr)
@@ -271,14 +199,14 @@ def find_lr(
 
     if seed is None:  # follows keras.utils.set_random_seed, and leaves NumPy's global stream as it was
         seed = int(np.random.randint(0, 2**31 - 1))
-        _restore_global_random_state(global_state)
+        restore.restore_global_random_state(global_state)
     stream = data.batches(x, y, sample_weight, batch_size=batch_size, seed=seed)
     first = next(stream, None)
     if first is None:
         raise ValueError("Argument `x` yielded no batches.")
-    _build(model, first[0])
+    restore.build(model, first[0])
     lr_schedule = Piecewise([num_steps - 1], [start_lr, end_lr], [shape], name="RangeTest")
-    snapshot = _Snapshot(model)
+    snapshot = restore.Snapshot(model)
     ratios = rate_ratios(snapshot.groups) if len(snapshot.groups) > 1 else [1.0]
     try:
         for group, ratio in zip(snapshot.groups, ratios):
@@ -298,7 +226,7 @@ def find_lr(
         )
     finally:
         snapshot.restore()
-        _restore_global_random_state(global_state)  # a later shuffled `fit` must not see the test
+        restore.restore_global_random_state(global_state)  # a later shuffled `fit` must not see the test
     result = LRFinderResult(*record)
     if np.count_nonzero(np.isfinite(result.smoothed_losses)) < 2:
         raise ValueError(
@@ -348,16 +276,12 @@ def _validation_loss(model, validation_data, batch_size):
     chunk = max(batch_size, VALIDATION_CHUNK)
     total = 0.0
     for start in range(0, count, chunk):
-        part = [_rows(a, start, start + chunk) for a in arrays]
+        part = [data.rows(a, start, start + chunk) for a in arrays]
         # `test_on_batch` resets the metrics itself from Keras 3.15; before, "loss" is the running mean
         model.reset_metrics()
         loss = model.test_on_batch(*part, return_dict=True)["loss"]
         total += float(loss) * min(chunk, count - start)
     return total / count
-
-
-def _rows(arrays, start, stop):
-    return None if arrays is None else keras.tree.map_structure(lambda a: a[start:stop], arrays)
 
 
 def _xy(validation_data):

@@ -9,7 +9,7 @@ from typing import Any
 import keras
 from keras.optimizers.schedules import LearningRateSchedule
 
-from onecycle import checks, data, suggestions
+from onecycle import checks, data, restore, suggestions
 from onecycle import keras_internals as internals
 from onecycle.callbacks import ScheduleLogger
 from onecycle.finder import find_lr
@@ -243,18 +243,19 @@ def _guard(model, x, y, epochs, batch_size, rates, momenta, constant, fit_kwargs
     """1cycle against the compiled rates held constant on a hold-out of `x`, judged by the first
     compiled metric (the loss when there is none); the model, its optimizer and the global random
     streams are put back as they were."""
-    from onecycle.finder import _build, _global_random_state, _restore_global_random_state, _rows, _Snapshot
-
     samples = len(keras.tree.flatten(x)[0])
     cut = samples - max(1, int(round(GUARD_HOLDOUT * samples)))
-    train, held = (_rows(x, 0, cut), _rows(y, 0, cut)), (_rows(x, cut, samples), _rows(y, cut, samples))
-    _build(model, _rows(x, 0, 1))  # the optimizer's slots exist before the snapshot, so it restores them
-    snapshot, random_state = _Snapshot(model), _global_random_state()
+    train = data.rows(x, 0, cut), data.rows(y, 0, cut)
+    held = data.rows(x, cut, samples), data.rows(y, cut, samples)
+    restore.build(
+        model, data.rows(x, 0, 1)
+    )  # the optimizer's slots exist before the snapshot, so it restores them
+    snapshot, random_state = restore.Snapshot(model), restore.global_random_state()
     groups = rate_groups(model.optimizer)
     names = [_scheduled_momentum_name(g.optimizer) for g in groups]
     momentum_before = [getattr(g.optimizer, n) if n else None for g, n in zip(groups, names)]
 
-    def restore():
+    def put_back():
         snapshot.restore()
         for group, name, value in zip(groups, names, momentum_before):
             if name:
@@ -267,13 +268,13 @@ def _guard(model, x, y, epochs, batch_size, rates, momenta, constant, fit_kwargs
             ("onecycle", (rates, momenta)),
             ("constant", (constant, [None] * len(rates))),
         ):
-            restore()
+            put_back()
             install_schedule(model, learning_rate, momentum)
             model.fit(*train, epochs=epochs, batch_size=batch_size, verbose=0, **quiet)
             scores[name] = model.evaluate(*held, batch_size=max(batch_size, 256), verbose=0, return_dict=True)
     finally:
-        restore()
-        _restore_global_random_state(random_state)
+        put_back()
+        restore.restore_global_random_state(random_state)
     metric, higher = judged_by(scores["onecycle"])
     values = {name: _finite(float(s[metric]), higher) for name, s in scores.items()}
     worse = values["constant"] <= values["onecycle"] if higher else values["constant"] >= values["onecycle"]
