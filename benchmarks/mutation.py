@@ -15,7 +15,7 @@ Where every mutant cannot run (modules whose tests train models), a seeded sampl
 in a working copy kept for it:
 
     python benchmarks/mutation.py --config benchmarks/mutmut_training.toml   # its [tool.mutmut]
-    mutmut run NO_SUCH_MUTANT       # generates the mutants and maps tests to functions, runs none
+    mutmut run onecycle.none        # generates the mutants, then stops: no mutant has that name
     mutmut run $(python benchmarks/mutation.py --sample 150 --seed 0)
     python benchmarks/mutation.py --sample 150 --seed 0 --json docs/benchmarks/mutation_training.json
 
