@@ -57,6 +57,13 @@ EQUIVALENT = {
     "onecycle.finder.xǁLRFinderResultǁfrom_dict__mutmut_11": "the result stores its losses with "
     "np.asarray(..., dtype=float), which turns None into NaN by itself",
     "onecycle.finder.xǁLRFinderResultǁfrom_dict__mutmut_16": "as xǁLRFinderResultǁfrom_dict__mutmut_11",
+    "onecycle.finder.xǁLRFinderResultǁfrom_dict__mutmut_23": "bool(None) is False, the default it replaces",
+    "onecycle.finder.x__validation_loss__mutmut_12": "this branch takes validation data that are not arrays "
+    "(a dataset): Keras takes no `y`, `sample_weight` or `batch_size` beside those, so they are None here",
+    "onecycle.finder.x__validation_loss__mutmut_13": "as x__validation_loss__mutmut_12",
+    "onecycle.finder.x__validation_loss__mutmut_14": "as x__validation_loss__mutmut_12",
+    "onecycle.fit.x__guard__mutmut_45": "rows None:1 are rows 0:1",
+    "onecycle.fit.x__finite__mutmut_13": 'float("INF") is float("inf")',
     "onecycle.experiments.stats.x_paired__mutmut_10": "the values are Python numbers: NumPy makes float64 "
     "differences of floats without being told, and the mean and std of integer differences are the same floats",
     "onecycle.experiments.stats.x_paired__mutmut_12": "as mutmut_10",

@@ -280,3 +280,44 @@ def test_a_record_keeps_its_divergence_and_the_plot_its_rule():
     ax = result.plot(ax=Figure().add_subplot(), method="minimum")
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert f"suggested (minimum): {result.suggest('minimum'):.3g}" in labels
+
+
+def test_validation_loss_of_a_dataset_goes_through_evaluate_quietly(tiny_classifier, capsys):
+    """Validation data that are not arrays (a `keras.utils.PyDataset` here) are evaluated by
+    `model.evaluate`, in silence."""
+    from onecycle import finder
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self, x, y):
+            super().__init__()
+            self.x, self.y = x, y
+
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return self.x[100 * i : 100 * (i + 1)], self.y[100 * i : 100 * (i + 1)]
+
+    model, _, _ = tiny_classifier()
+    _, x_val, y_val = tiny_classifier(seed=1, n=300)
+    expected = model.evaluate(x_val, y_val, verbose=0, return_dict=True)["loss"]
+    assert finder._validation_loss(model, Batches(x_val, y_val), 32) == pytest.approx(expected, rel=1e-5)
+    assert capsys.readouterr().out == ""
+
+
+def test_each_rule_reads_its_own_curve():
+    """`minimum`, `steepest` and `valley` read the smoothed losses, `edge` the raw ones: a result
+    whose two curves have their lowest points at different rates."""
+    lrs = np.logspace(-4, 0, 9)
+    raw = np.array([2.0, 1.9, 1.0, 1.8, 1.9, 2.0, 3.0, 5.0, 9.0])  # one lucky batch at 1e-3
+    smooth = np.array([2.0, 1.95, 1.7, 1.6, 1.5, 1.7, 2.5, 4.0, 7.0])  # lowest at 1e-2
+    result = LRFinderResult(lrs, raw, smooth)
+    assert result.suggest("minimum") == pytest.approx(lrs[4] / 10)
+    assert result.suggestion("minimum").index == 4
+
+
+def test_a_saved_divergence_is_read_back(tmp_path):
+    result = _curve()
+    result.diverged = True
+    result.save(tmp_path / "curve.json")
+    assert LRFinderResult.load(tmp_path / "curve.json").diverged is True

@@ -164,7 +164,9 @@ def test_guard_switches_to_the_compiled_rate_and_warns_with_both_losses(tiny_cla
         and guard["constant_rate"] == pytest.approx(0.02)
         and guard["holdout"] == 0.2
     )
-    (message,) = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    (warning,) = [w for w in caught if issubclass(w.category, UserWarning)]
+    message = str(warning.message)
+    assert warning.filename == __file__  # it points at the caller of fit_one_cycle
     assert f"{guard['constant_loss']:.6g}" in message and f"{guard['onecycle_loss']:.6g}" in message
     np.testing.assert_allclose(history.history["learning_rate"], [0.02, 0.02], rtol=1e-6)
     assert model.optimizer.momentum == 0.9  # the compiled momentum, not 1cycle's
@@ -256,3 +258,12 @@ def test_guard_rejects_other_values(tiny_classifier):
         ValueError, match=r"Argument `guard` must be True, False or 'auto'. Received: guard='yes'"
     ):
         onecycle.fit_one_cycle(model, x, y, epochs=1, guard="yes")
+
+
+@pytest.mark.backend_independent
+def test_a_score_that_is_not_a_number_ranks_last():
+    from onecycle.fit import _finite
+
+    assert _finite(0.5, True) == 0.5 and _finite(0.5, False) == 0.5
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        assert _finite(bad, True) == -float("inf") and _finite(bad, False) == float("inf")
