@@ -1,4 +1,5 @@
 import math
+import os
 import warnings
 
 import keras
@@ -138,7 +139,8 @@ FEW_STEPS = {"num_steps": 5, "verbose": 0}
 def test_guard_keeps_1cycle_and_changes_nothing_when_1cycle_wins(tiny_classifier, suggests):
     suggests(0.5)
     plain, x, y = _primed(tiny_classifier, SlowSGD(momentum=0.9))
-    onecycle.fit_one_cycle(plain, x, y, epochs=2, batch_size=16, max_lr=0.5, verbose=0, guard=False)
+    history = onecycle.fit_one_cycle(plain, x, y, epochs=2, batch_size=16, max_lr=0.5, verbose=0, guard=False)
+    assert history.guard is None
     guarded, _, _ = _primed(tiny_classifier, SlowSGD(momentum=0.9))
     history = onecycle.fit_one_cycle(
         guarded, x, y, epochs=2, batch_size=16, verbose=0, guard=True, find_lr_kwargs=FEW_STEPS
@@ -164,10 +166,21 @@ def test_guard_switches_to_the_compiled_rate_and_warns_with_both_losses(tiny_cla
         and guard["constant_rate"] == pytest.approx(0.02)
         and guard["holdout"] == 0.2
     )
-    (message,) = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    (warning,) = [w for w in caught if issubclass(w.category, UserWarning)]
+    message = str(warning.message)
+    if "MUTANT_UNDER_TEST" not in os.environ:  # mutation testing wraps each function, which moves the frame
+        assert warning.filename == __file__  # it points at the caller of fit_one_cycle
     assert f"{guard['constant_loss']:.6g}" in message and f"{guard['onecycle_loss']:.6g}" in message
     np.testing.assert_allclose(history.history["learning_rate"], [0.02, 0.02], rtol=1e-6)
     assert model.optimizer.momentum == 0.9  # the compiled momentum, not 1cycle's
+    constant = model.optimizer.get_config()["learning_rate"]  # a schedule, so that a saved model loads
+    assert constant["class_name"] == "Piecewise"
+    assert {k: constant["config"][k] for k in ("boundaries", "values", "shapes", "name")} == {
+        "boundaries": [1.0],
+        "values": [pytest.approx(0.02), pytest.approx(0.02)],
+        "shapes": ["linear"],
+        "name": "Constant",
+    }
     assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 2 * math.ceil(96 / 16)
     assert capsys.readouterr().out == ""  # verbose=0: the guard's trainings print nothing either
 
@@ -248,6 +261,24 @@ def test_guard_auto_runs_on_small_arrays_only(tiny_classifier, monkeypatch, sugg
         find_lr_kwargs=FEW_STEPS,
     )
     assert history.guard is None  # it does not stack with validation_split
+    for off in (
+        {"guard": False},
+        {"steps_per_epoch": 3},
+        {"sample_weight": np.ones(len(x))},
+        {"class_weight": {0: 1.0, 1: 2.0, 2: 1.0}},
+    ):
+        model, x, y = tiny_classifier()
+        history = onecycle.fit_one_cycle(
+            model,
+            x,
+            y,
+            epochs=1,
+            batch_size=16,
+            verbose=0,
+            find_lr_kwargs=FEW_STEPS,
+            **{"guard": True, **off},
+        )
+        assert history.guard is None, off
 
 
 def test_guard_rejects_other_values(tiny_classifier):
@@ -265,3 +296,78 @@ def test_a_score_that_is_not_a_number_ranks_last():
     assert _finite(0.5, True) == 0.5 and _finite(0.5, False) == 0.5
     for bad in (float("nan"), float("inf"), -float("inf")):
         assert _finite(bad, True) == -float("inf") and _finite(bad, False) == float("inf")
+
+
+def _dense(seed=0):
+    """A model without dropout, compiled with SGD 0.02 (momentum 0.9): trained without shuffling, every
+    run from the same weights takes the same steps."""
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential(
+        [
+            keras.Input((8,)),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile(onecycle.optimizers.SGD(0.02, momentum=0.9), "sparse_categorical_crossentropy")
+    return model
+
+
+def test_guard_scores_are_those_of_the_trainings_it_describes(tiny_classifier, suggests):
+    """Each candidate trains on the first 80% of x from the same weights, in the user's batches and with
+    their fit arguments (here shuffle=False), 1cycle with its cycled momentum, and is scored on the rest."""
+    suggests(0.3)
+    _, x, y = tiny_classifier()
+    model = _dense()
+    history = onecycle.fit_one_cycle(
+        model, x, y, epochs=2, batch_size=8, verbose=0, shuffle=False, guard=True, find_lr_kwargs=FEW_STEPS
+    )
+    cut = len(x) - round(0.2 * len(x))
+    schedule = history.schedule
+    assert schedule.total_steps == 2 * math.ceil(len(x) / 8)  # the run on all of x sizes the cycle
+    for name, rate, momentum in (
+        ("onecycle", schedule, schedule.momentum(*onecycle.schedules.CYCLE_MOMENTUM)),
+        ("constant", None, None),
+    ):
+        twin = _dense()
+        if rate is not None:
+            onecycle.install_schedule(twin, rate, momentum)
+        twin.fit(x[:cut], y[:cut], epochs=2, batch_size=8, verbose=0, shuffle=False)
+        loss = twin.evaluate(x[cut:], y[cut:], verbose=0)
+        assert history.guard[f"{name}_loss"] == pytest.approx(loss, rel=1e-5), name
+
+
+def test_guard_ranks_a_candidate_whose_metric_is_not_a_number_last(tiny_classifier, suggests):
+    suggests(0.3)
+    model, x, y = tiny_classifier()
+    model.compile(
+        onecycle.optimizers.SGD(0.01, momentum=0.9), "sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    scores = iter([{"loss": 0.5, "accuracy": float("nan")}, {"loss": 0.6, "accuracy": 0.4}])
+    evaluate = model.evaluate
+    model.evaluate = lambda *a, **k: next(scores) if k.get("return_dict") else evaluate(*a, **k)
+    with pytest.warns(UserWarning, match="held constant"):
+        history = onecycle.fit_one_cycle(
+            model, x, y, epochs=1, batch_size=16, verbose=0, guard=True, find_lr_kwargs=FEW_STEPS
+        )
+    assert history.guard["chose"] == "constant" and history.guard["onecycle_accuracy"] == -float("inf")
+
+
+@pytest.mark.backend_independent
+def test_the_guard_stays_off_with_several_replicas():
+    from types import SimpleNamespace
+
+    from onecycle.fit import _distributed
+
+    def model(replicas):
+        return SimpleNamespace(distribute_strategy=SimpleNamespace(num_replicas_in_sync=replicas))
+
+    assert _distributed(model(2)) and not _distributed(model(1)) and not _distributed(SimpleNamespace())
+
+
+def test_without_verbose_fit_shows_its_progress(tiny_classifier, capsys):
+    model, x, y = tiny_classifier()
+    history = onecycle.fit_one_cycle(
+        model, x, y, epochs=1, batch_size=16, guard=False, find_lr_kwargs=FEW_STEPS
+    )
+    assert history.lr_finder is not None and "loss" in capsys.readouterr().out

@@ -127,6 +127,26 @@ def test_fit_one_cycle_cycles_each_group_and_logs_each():
     assert [s.max_lr for s in history.schedules] == [0.05, 0.002]
     with pytest.raises(ValueError, match="max_lr"):
         onecycle.fit_one_cycle(model, x, y, epochs=1, max_lr=[0.1], guard=False)
+    with pytest.raises(
+        ValueError, match=r"Argument `max_lr` must be a finite number > 0. Received: max_lr=-0.002"
+    ):
+        onecycle.fit_one_cycle(model, x, y, epochs=1, max_lr=[0.05, -0.002], guard=False)
+
+
+def test_install_schedule_names_the_argument_that_has_the_wrong_number_of_groups():
+    model = _compiled(_multi(momentum=0.9))
+    head, body = onecycle.OneCycle(0.1, 12), onecycle.OneCycle(0.01, 12)
+    with pytest.raises(
+        ValueError,
+        match=r"Argument `learning_rate` must hold one value per rate group \(2\). Received: 1 values",
+    ):
+        onecycle.install_schedule(model, [head])
+    with pytest.raises(
+        ValueError, match=r"Argument `momentum` must hold one value per rate group \(2\). Received: 3 values"
+    ):
+        onecycle.install_schedule(model, [head, body], [head.momentum()] * 3)
+    with pytest.raises(ValueError, match=r"Argument `momentum` must be a list of one value per rate group"):
+        onecycle.install_schedule(model, [head, body], 0.9)
 
 
 def test_schedules_continue_after_a_keras_round_trip_in_a_fresh_process(tmp_path):

@@ -10,13 +10,14 @@ def _is_tf_dataset(x):
     return hasattr(x, "as_numpy_iterator") and hasattr(x, "cardinality")
 
 
-def _num_samples(x):
+def num_samples(x):
+    """The number of samples (rows) of an array or a structure of arrays: the first leaf's length."""
     first = keras.tree.flatten(x)[0]
     return len(first)
 
 
 def _array_batches(x, y, sample_weight, batch_size, seed):
-    n = _num_samples(x)
+    n = num_samples(x)
     rng = np.random.default_rng(seed)
     take = lambda data, idx: (
         None if data is None else keras.tree.map_structure(lambda a: np.asarray(a)[idx], data)
@@ -55,7 +56,7 @@ def batches(x, y=None, sample_weight=None, *, batch_size=32, seed=None):
     """Yield `(x, y, sample_weight)` batches forever (a plain generator ends when it runs out)."""
     if _is_tf_dataset(x) or isinstance(x, keras.utils.PyDataset) or not is_array_like(x):
         return _iterable_batches(x)
-    if _num_samples(x) == 0:
+    if num_samples(x) == 0:
         raise ValueError(
             f"Argument `x` holds no samples. Received: x with shape {np.shape(keras.tree.flatten(x)[0])}"
         )
@@ -128,12 +129,12 @@ def check_arrays(model, x, y=None, sample_weight=None, *, names=("x", "y")):
     (datasets, generators) pass unchecked."""
     if not is_array_like(x):
         return
-    n = _num_samples(x)
+    n = num_samples(x)
     for name, data in ((names[1], y), ("sample_weight", sample_weight)):
-        if data is not None and is_array_like(data) and _num_samples(data) != n:
+        if data is not None and is_array_like(data) and num_samples(data) != n:
             raise ValueError(
                 f"Argument `{name}` must hold as many samples as `{names[0]}`. "
-                f"Received: {_num_samples(data)} in {name}, {n} in {names[0]}"
+                f"Received: {num_samples(data)} in {name}, {n} in {names[0]}"
             )
     _check_finite(names[0], x)
     _check_finite(names[1], y)
@@ -165,6 +166,6 @@ def steps_per_epoch(x, *, batch_size=32, validation_split=0.0):
     if isinstance(x, keras.utils.PyDataset):
         return x.num_batches
     if is_array_like(x):
-        train_samples = int(math.floor(_num_samples(x) * (1.0 - validation_split)))
+        train_samples = int(math.floor(num_samples(x) * (1.0 - validation_split)))
         return math.ceil(train_samples / batch_size)
     return len(x) if hasattr(x, "__len__") else None

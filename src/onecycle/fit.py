@@ -195,7 +195,7 @@ def fit_one_cycle(
         momenta.append(momentum and momentum.shifted(start_step))
     choice = None
     constant = [_constant(nominal_rate(g.optimizer)) for g in rate_groups(model.optimizer)]
-    if not explicit and _guarded(guard, model, x, y, steps_per_epoch, validation_split, fit_kwargs):
+    if not explicit and _guarded(guard, model, x, steps_per_epoch, validation_split, fit_kwargs):
         choice = _guard(model, x, y, epochs, batch_size, rates, momenta, constant, fit_kwargs)
     if choice is None or choice["chose"] == "onecycle":
         install_schedule(model, rates, momenta)
@@ -228,12 +228,12 @@ def _distributed(model):
     return keras.distribution.distribution() is not None
 
 
-def _guarded(guard, model, x, y, steps_per_epoch, validation_split, fit_kwargs):
+def _guarded(guard, model, x, steps_per_epoch, validation_split, fit_kwargs):
     if guard is False or not data.is_array_like(x) or steps_per_epoch is not None or _distributed(model):
         return False
     if validation_split or fit_kwargs.get("sample_weight") is not None or fit_kwargs.get("class_weight"):
         return False  # the guard carves its own hold-out; it does not stack with these
-    samples = len(keras.tree.flatten(x)[0])
+    samples = data.num_samples(x)
     if samples < 10:
         return False
     return guard is True or samples <= GUARD_MAX_SAMPLES
@@ -243,13 +243,12 @@ def _guard(model, x, y, epochs, batch_size, rates, momenta, constant, fit_kwargs
     """1cycle against the compiled rates held constant on a hold-out of `x`, judged by the first
     compiled metric (the loss when there is none); the model, its optimizer and the global random
     streams are put back as they were."""
-    samples = len(keras.tree.flatten(x)[0])
+    samples = data.num_samples(x)
     cut = samples - max(1, int(round(GUARD_HOLDOUT * samples)))
     train = data.rows(x, 0, cut), data.rows(y, 0, cut)
     held = data.rows(x, cut, samples), data.rows(y, cut, samples)
-    restore.build(
-        model, data.rows(x, 0, 1)
-    )  # the optimizer's slots exist before the snapshot, so it restores them
+    # The optimizer's slots exist before the snapshot, so that it restores them.
+    restore.build(model, data.rows(x, 0, 1))
     snapshot, random_state = restore.Snapshot(model), restore.global_random_state()
     groups = rate_groups(model.optimizer)
     names = [_scheduled_momentum_name(g.optimizer) for g in groups]
