@@ -321,3 +321,26 @@ def test_a_saved_divergence_is_read_back(tmp_path):
     result.diverged = True
     result.save(tmp_path / "curve.json")
     assert LRFinderResult.load(tmp_path / "curve.json").diverged is True
+
+
+def test_the_defaults_are_batches_of_32_and_a_sweep_to_10(tiny_classifier):
+    model, x, y = tiny_classifier()
+    default = find_lr(model, x, y, num_steps=5, seed=3, verbose=0)
+    explicit = find_lr(model, x, y, batch_size=32, end_lr=10.0, num_steps=5, seed=3, verbose=0)
+    np.testing.assert_array_equal(default.losses, explicit.losses)
+    np.testing.assert_allclose(default.lrs[:2], [1e-7, 1e-5], rtol=1e-6)  # 1e-7 to 10 in 4 steps of 100x
+    other = find_lr(model, x, y, batch_size=33, num_steps=5, seed=3, verbose=0)
+    assert not np.allclose(default.losses, other.losses)
+
+
+def test_the_progress_bar_shows_the_rate_and_the_smoothed_loss(tiny_classifier, capsys):
+    model, x, y = tiny_classifier()
+    find_lr(model, x, y, batch_size=16, num_steps=4, verbose=2)
+    out = capsys.readouterr().out
+    assert "lr: " in out and "loss: " in out and "4/4" in out
+
+
+def test_data_that_yield_no_batches_are_named(tiny_classifier):
+    model, _, _ = tiny_classifier()
+    with pytest.raises(ValueError, match="Argument `x` yielded no batches"):
+        find_lr(model, (batch for batch in []), verbose=0)

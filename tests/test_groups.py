@@ -85,6 +85,30 @@ def test_range_test_sweeps_every_sub_optimizer_in_proportion():
     assert not np.allclose(scaled.losses[10:], plain.losses[10:], rtol=1e-3)  # the body swept 10x lower
 
 
+class _Recording(onecycle.optimizers.SGD):
+    """An SGD that records the rate of every update it applies (the model must run eagerly)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.applied = []
+
+    def update_step(self, gradient, variable, learning_rate):
+        self.applied.append(float(keras.ops.convert_to_numpy(learning_rate)))
+        return super().update_step(gradient, variable, learning_rate)
+
+
+def test_each_sub_optimizer_sweeps_from_its_share_of_start_lr_to_its_share_of_end_lr():
+    x, y = _data()
+    model = _model()
+    model.compile(
+        _multi(0.001, 0.01, cls=_Recording, momentum=0.9), "sparse_categorical_crossentropy", run_eagerly=True
+    )
+    result = onecycle.find_lr(model, x, y, batch_size=16, num_steps=6, start_lr=1e-4, end_lr=1.0, verbose=0)
+    head, body = (g.optimizer.applied[::2] for g in rate_groups(model.optimizer))  # kernel and bias
+    np.testing.assert_allclose(head, result.lrs, rtol=1e-5)
+    np.testing.assert_allclose(body, np.asarray(result.lrs) / 10, rtol=1e-5)
+
+
 def test_range_test_restores_every_group_after_divergence():
     x, y = _data()
     model = _compiled(_multi(momentum=0.9))

@@ -179,3 +179,24 @@ def _adam_without_amsgrad(gradients, lrs, moms):
         v = v + (g * g - v) * (1 - 0.999)
         w = w - m * lrs[t] * np.sqrt(1 - 0.999 ** (t + 1)) / (1 - moms[t] ** (t + 1)) / (np.sqrt(v) + 1e-7)
     return w
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_scheduled_momentum_on_a_float64_variable_matches_numpy(nesterov):
+    """SGD's step with a scheduled momentum is computed in the variable's dtype (float64 here), its
+    gradient not rounded to float32."""
+    schedule = onecycle.OneCycle(0.1, 10)
+    momentum = schedule.momentum(0.95, 0.85)
+    optimizer = optimizers.SGD(schedule, momentum=momentum, nesterov=nesterov)
+    variable = keras.Variable(np.ones(3), dtype="float64")
+    optimizer.build([variable])
+    gradients = [np.array([1.0, -2.0, 3.0]) / 3.0 * (1 if t % 2 else -0.5) * 10.0**-t for t in range(6)]
+    w, m = np.ones(3), np.zeros(3)
+    lrs = schedule.evaluate(np.arange(6), dtype="float32").astype("float64")
+    moms = momentum.evaluate(np.arange(6), dtype="float32").astype("float64")
+    for t, g in enumerate(gradients):
+        optimizer.apply_gradients([(keras.ops.convert_to_tensor(g, dtype=variable.dtype), variable)])
+        m = m * moms[t] - g * lrs[t]
+        w = w + (m * moms[t] - g * lrs[t] if nesterov else m)
+    exact = keras.backend.backend() == "tensorflow"
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(variable), w, rtol=1e-12 if exact else 1e-5)

@@ -26,7 +26,7 @@ def _scalars(log_dir):
             ):  # scalars; not the model graph's JSON
                 found.setdefault(tag, []).extend((step, float(a)) for step, a in arrays)
             elif all(a.ndim == 1 and a.size == 3 and bytes(a[2]).startswith(b"\x89PNG") for _, a in arrays):
-                found[tag] = "image"
+                found[tag] = ("image", [step for step, _ in arrays])
     return found
 
 
@@ -71,4 +71,15 @@ def test_range_test_curve_in_tensorboard(tiny_classifier, tmp_path):
     np.testing.assert_allclose(
         [v for _, v in sorted(scalars["range_test/smoothed_loss"])], result.smoothed_losses, rtol=1e-5
     )
-    assert scalars["range_test/curve"] == "image"
+    assert scalars["range_test/curve"] == ("image", [0])
+
+
+def test_range_test_curve_without_tensorflow_says_what_it_needs(monkeypatch):
+    import sys
+
+    result = onecycle.LRFinderResult([1e-3, 1e-2, 1e-1], [1.0, 0.5, 2.0], [1.0, 0.5, 2.0])
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # `import tensorflow` raises ImportError
+    with pytest.raises(
+        ImportError, match=r"^LRFinderResult.to_tensorboard needs TensorFlow to write event files$"
+    ):
+        result.to_tensorboard("unused")

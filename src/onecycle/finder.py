@@ -272,7 +272,7 @@ def _validation_loss(model, validation_data, batch_size):
             x, y, sample_weight=weights, batch_size=batch_size, verbose=0, return_dict=True
         )
         return float(scores["loss"])
-    count = len(keras.tree.flatten(arrays[0])[0])
+    count = data.num_samples(arrays[0])
     chunk = max(batch_size, VALIDATION_CHUNK)
     total = 0.0
     for start in range(0, count, chunk):
