@@ -149,6 +149,11 @@ CASES = {
     "fit steps_per_epoch 0": (lambda: _fit(steps_per_epoch=0), "steps_per_epoch=0"),
     "fit validation_split 1.5": (lambda: _fit(validation_split=1.5), "validation_split=1.5"),
     "fit labels out of range": (lambda: _fit(y=Y + 7), "labels from 7 to 9"),
+    "fit validation_split leaves nothing": (
+        lambda: _fit(x=X[:3], y=Y[:3], max_lr=None, validation_split=0.9),
+        "x with 3 samples, validation_split=0.9",
+    ),
+    "fit batches unknown": (lambda: _fit(x=((X, Y) for _ in range(3)), y=None), "steps_per_epoch=None"),
     "fit sample_weight count": (lambda: _fit(sample_weight=np.ones(5)), "5 in sample_weight, 32 in x"),
     "fit NaN in x": (lambda: _fit(x=np.full_like(X, NAN)), "NaN or infinite"),
     "fit NaN in validation_data": (

@@ -261,10 +261,20 @@ def test_guard_auto_runs_on_small_arrays_only(tiny_classifier, monkeypatch, sugg
         find_lr_kwargs=FEW_STEPS,
     )
     assert history.guard is None  # it does not stack with validation_split
+    monkeypatch.setattr(fit, "GUARD_MAX_SAMPLES", 96)
+    model, x, y = tiny_classifier()
+    history = onecycle.fit_one_cycle(
+        model, x, y, epochs=1, batch_size=16, verbose=0, find_lr_kwargs=FEW_STEPS
+    )
+    assert history.guard is not None  # up to GUARD_MAX_SAMPLES samples, that many included
+
+
+def test_guard_stays_off_where_it_cannot_run_or_is_told_not_to(tiny_classifier, suggests):
+    suggests(0.05)
     for off in (
         {"guard": False},
         {"steps_per_epoch": 3},
-        {"sample_weight": np.ones(len(x))},
+        {"sample_weight": np.ones(96)},
         {"class_weight": {0: 1.0, 1: 2.0, 2: 1.0}},
     ):
         model, x, y = tiny_classifier()

@@ -168,6 +168,7 @@ def fit_one_cycle(
             "Argument `guard` chooses the rate and never overrides an explicit `max_lr`; pass one or the other. "
             f"Received: guard=True, max_lr={max_lr!r}"
         )
+    batches = _batches_per_epoch(x, batch_size, steps_per_epoch, validation_split)
     if max_lr is None:
         finder_kwargs = dict(find_lr_kwargs or {})
         if "verbose" in fit_kwargs and fit_kwargs["verbose"] != "auto":  # the range test follows fit's
@@ -175,16 +176,6 @@ def fit_one_cycle(
         finder = find_lr(model, x, y, batch_size=batch_size, **finder_kwargs)
         max_lr = finder.suggest(suggestion)
     peaks = _peaks(max_lr, rate_groups(model.optimizer))
-    batches = (
-        steps_per_epoch
-        if steps_per_epoch is not None
-        else data.steps_per_epoch(x, batch_size=batch_size, validation_split=validation_split)
-    )
-    if batches is None:
-        raise ValueError(
-            "Argument `steps_per_epoch` is needed: the number of batches in `x` is unknown. Received: steps_per_epoch=None"
-        )
-    batches = checks.positive_int("steps_per_epoch", batches)
     schedules, rates, momenta = [], [], []
     for group, peak in zip(rate_groups(model.optimizer), peaks):
         schedule = OneCycle(peak, epochs * batches, **(schedule_kwargs or {}))
@@ -214,6 +205,24 @@ def fit_one_cycle(
     history.lr_finder, history.schedule, history.schedules = finder, schedules[0], schedules
     history.guard = choice
     return history
+
+
+def _batches_per_epoch(x, batch_size, steps_per_epoch, validation_split):
+    """The optimizer steps of one epoch of `model.fit`, known before any training step."""
+    if steps_per_epoch is not None:
+        return steps_per_epoch
+    batches = data.steps_per_epoch(x, batch_size=batch_size, validation_split=validation_split)
+    if batches is None:
+        raise ValueError(
+            "Argument `steps_per_epoch` is needed: the number of batches in `x` is unknown. Received: steps_per_epoch=None"
+        )
+    if batches == 0:
+        samples = data.num_samples(x) if data.is_array_like(x) else 0
+        raise ValueError(
+            "Argument `x` leaves no batch to train on. "
+            f"Received: x with {samples} samples, validation_split={validation_split}"
+        )
+    return batches
 
 
 GUARD_MAX_SAMPLES = 10_000
