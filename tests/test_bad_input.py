@@ -34,6 +34,14 @@ def _model():
     return model
 
 
+class _NoBatches(keras.utils.PyDataset):
+    def __len__(self):
+        return 0
+
+    def __getitem__(self, index):
+        raise IndexError(index)
+
+
 def _finder(**kwargs):
     kwargs = {"num_steps": 5, "verbose": 0, **kwargs}
     return find_lr(_model(), kwargs.pop("x", X), kwargs.pop("y", Y), **kwargs)
@@ -154,6 +162,7 @@ CASES = {
         "x with 3 samples, validation_split=0.9",
     ),
     "fit batches unknown": (lambda: _fit(x=((X, Y) for _ in range(3)), y=None), "steps_per_epoch=None"),
+    "fit no batches": (lambda: _fit(x=_NoBatches(), y=None), "x with 0 batches"),
     "fit sample_weight count": (lambda: _fit(sample_weight=np.ones(5)), "5 in sample_weight, 32 in x"),
     "fit NaN in x": (lambda: _fit(x=np.full_like(X, NAN)), "NaN or infinite"),
     "fit NaN in validation_data": (
@@ -182,19 +191,33 @@ CASES = {
 }
 
 
+# Errors about no single argument say what they need in their own words.
+NOT_ONE_ARGUMENT = {"Piecewise exponential to 0", "suggest empty", "suggest all NaN"}
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_value_is_named(case):
     call, received = CASES[case]
     with pytest.raises(ValueError) as error:
         call()
-    assert received in str(error.value)
+    message = str(error.value)
+    assert received in message and "Received" in message
+    assert message.startswith(("Argument `", "Arguments `")) or case in NOT_ONE_ARGUMENT, message
 
 
-@pytest.mark.parametrize("content", ['{"lrs": [1', '{"other": 1}', "[]", ""])
-def test_damaged_finder_file_is_named(tmp_path, content):
+@pytest.mark.parametrize(
+    "content, error",
+    [
+        ('{"lrs": [1', "JSONDecodeError"),
+        ('{"other": 1}', "KeyError"),
+        ("[]", "TypeError"),
+        ("", "JSONDecodeError"),
+    ],
+)
+def test_damaged_finder_file_is_named(tmp_path, content, error):
     path = tmp_path / "finder.json"
     path.write_text(content)
-    with pytest.raises(ValueError, match="does not hold a saved LRFinderResult"):
+    with pytest.raises(ValueError, match=rf"finder.json does not hold a saved LRFinderResult \({error}: "):
         LRFinderResult.load(path)
 
 

@@ -72,6 +72,8 @@ def test_range_test_curve_in_tensorboard(tiny_classifier, tmp_path):
         [v for _, v in sorted(scalars["range_test/smoothed_loss"])], result.smoothed_losses, rtol=1e-5
     )
     assert scalars["range_test/curve"] == ("image", [0])
+    image = result._plot_image()
+    assert image.shape[-1] == 3 and image.max() == 1.0  # RGB in [0, 1]: the white of the figure is 1
 
 
 def test_range_test_curve_without_tensorflow_says_what_it_needs(monkeypatch):

@@ -217,10 +217,9 @@ def _batches_per_epoch(x, batch_size, steps_per_epoch, validation_split):
             "Argument `steps_per_epoch` is needed: the number of batches in `x` is unknown. Received: steps_per_epoch=None"
         )
     if batches == 0:
-        samples = data.num_samples(x) if data.is_array_like(x) else 0
+        size = f"{data.num_samples(x)} samples" if data.is_array_like(x) else "0 batches"
         raise ValueError(
-            "Argument `x` leaves no batch to train on. "
-            f"Received: x with {samples} samples, validation_split={validation_split}"
+            f"Argument `x` leaves no batch to train on. Received: x with {size}, validation_split={validation_split}"
         )
     return batches
 
