@@ -19,13 +19,14 @@ in a working copy kept for it:
     mutmut run $(python benchmarks/mutation.py --sample 150 --seed 0)
     python benchmarks/mutation.py --sample 150 --seed 0 --json docs/benchmarks/mutation_training.json
 
-`--sample N --seed S` prints (or, with `--json`, records) N mutants per module drawn with
-`random.Random(S)` from the module's mutants in name order; the others stay "not checked".
+`--sample N --seed S` prints (or, with `--json`, records) the N mutants of each module whose
+SHA-256 of "S:name" is smallest: an edit to one function changes the sample only by that function's
+mutants. The others stay "not checked".
 """
 
 import argparse
+import hashlib
 import os
-import random
 import re
 import subprocess
 import sys
@@ -134,17 +135,21 @@ def change(name):
     return " → ".join(lines[:2])
 
 
+def _rank(name, seed):
+    return hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()
+
+
 def sample(names, per_module, seed):
-    """`per_module` names of each module, drawn with `random.Random(seed)` from its names in order
-    (all of a module's names when it has fewer), in name order."""
+    """`per_module` names of each module: those whose SHA-256 of "seed:name" is smallest (all of a
+    module's names when it has fewer), in name order. A name's rank depends on nothing but itself
+    and the seed, so an edit to one function changes the sample by that function's mutants only
+    (and the names they let in or push out); a draw over the whole list would change it all."""
     by_module = {}
-    for name in sorted(names):
+    for name in names:
         by_module.setdefault(module_of(name), []).append(name)
-    rng = random.Random(seed)
     chosen = []
-    for module in sorted(by_module):
-        found = by_module[module]
-        chosen += rng.sample(found, per_module) if len(found) > per_module else found
+    for found in by_module.values():
+        chosen += sorted(found, key=lambda name: _rank(name, seed))[:per_module]
     return sorted(chosen)
 
 

@@ -328,6 +328,14 @@ def test_mutation_sample_draws_per_module_under_a_seed():
     assert {n for n in chosen if mutation.module_of(n) == "onecycle.optimizers"} == set(names[300:])
     assert chosen == mutation.sample(list(reversed(names)), 150, seed=0)
     assert chosen != mutation.sample(names, 150, seed=1)
+    # an edit to one function: its mutants change, the rest of the sample stays
+    gone = {f"onecycle.fit.x_fit_one_cycle__mutmut_{i}" for i in range(1, 21)}
+    edited = [n for n in names if n not in gone] + [
+        f"onecycle.fit.x__guard__mutmut_{i}" for i in range(1, 11)
+    ]
+    again = mutation.sample(edited, 150, seed=0)
+    kept = [n for n in chosen if n in edited]
+    assert set(kept) <= set(again) and len(again) == 190
 
 
 def test_mutation_config_replaces_only_the_mutmut_table(tmp_path):
