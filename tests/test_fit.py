@@ -373,11 +373,16 @@ def test_the_guard_stays_off_with_several_replicas():
         return SimpleNamespace(distribute_strategy=SimpleNamespace(num_replicas_in_sync=replicas))
 
     assert _distributed(model(2)) and not _distributed(model(1)) and not _distributed(SimpleNamespace())
+    assert not _distributed(SimpleNamespace(distribute_strategy=SimpleNamespace()))  # one replica unless told
 
 
-def test_without_verbose_fit_shows_its_progress(tiny_classifier, capsys):
+@pytest.mark.parametrize("verbose", [None, "auto"])
+def test_without_verbose_or_at_auto_fit_shows_its_progress(tiny_classifier, capsys, verbose):
+    """fit's own default ("auto") shows its progress; the range test keeps its own verbosity."""
     model, x, y = tiny_classifier()
+    given = {} if verbose is None else {"verbose": verbose}
     history = onecycle.fit_one_cycle(
-        model, x, y, epochs=1, batch_size=16, guard=False, find_lr_kwargs=FEW_STEPS
+        model, x, y, epochs=1, batch_size=16, guard=False, find_lr_kwargs={"num_steps": 5}, **given
     )
-    assert history.lr_finder is not None and "loss" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert history.lr_finder is not None and "5/5" in out and "6/6" in out  # range test, then fit
