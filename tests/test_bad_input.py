@@ -156,6 +156,10 @@ CASES = {
     "fit suggestion": (lambda: _fit(max_lr=None, suggestion="best"), "suggestion='best'"),
     "fit steps_per_epoch 0": (lambda: _fit(steps_per_epoch=0), "steps_per_epoch=0"),
     "fit validation_split 1.5": (lambda: _fit(validation_split=1.5), "validation_split=1.5"),
+    "fit validation_split 1": (
+        lambda: _fit(validation_split=1.0),
+        "in [0.0, 1.0). Received: validation_split=1.0",
+    ),
     "fit labels out of range": (lambda: _fit(y=Y + 7), "labels from 7 to 9"),
     "fit validation_split leaves nothing": (
         lambda: _fit(x=X[:3], y=Y[:3], max_lr=None, validation_split=0.9),

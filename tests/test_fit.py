@@ -271,6 +271,12 @@ def test_guard_auto_runs_on_small_arrays_only(tiny_classifier, monkeypatch, sugg
 
 def test_guard_stays_off_where_it_cannot_run_or_is_told_not_to(tiny_classifier, suggests):
     suggests(0.05)
+    for n, runs in ((9, False), (10, True)):  # a hold-out of 2 samples at least
+        model, x, y = tiny_classifier(n=n)
+        history = onecycle.fit_one_cycle(
+            model, x, y, epochs=1, batch_size=4, verbose=0, guard=True, find_lr_kwargs=FEW_STEPS
+        )
+        assert (history.guard is not None) == runs, n
     for off in (
         {"guard": False},
         {"steps_per_epoch": 3},
