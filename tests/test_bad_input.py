@@ -104,6 +104,7 @@ CASES = {
     "AdamW weight_decay NaN": (lambda: AdamW(weight_decay=NAN), "weight_decay=nan"),
     "AdamW weight_decay None": (lambda: AdamW(weight_decay=None), "weight_decay=None"),
     # find_lr
+    "find_lr start_lr equals end_lr": (lambda: _finder(start_lr=0.1, end_lr=0.1), "start_lr=0.1, end_lr=0.1"),
     "find_lr model None": (lambda: find_lr(None, X, Y), "model=None"),
     "find_lr uncompiled": (
         lambda: find_lr(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]), X, Y),

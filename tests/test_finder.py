@@ -334,7 +334,17 @@ def test_the_defaults_are_batches_of_32_and_a_sweep_to_10(tiny_classifier):
 
 
 def test_the_progress_bar_shows_the_rate_and_the_smoothed_loss(tiny_classifier, capsys):
+    """The last line shows the last step's rate and smoothed loss (not averages since the start),
+    once, also when the test stops early; the default shows the bar."""
     model, x, y = tiny_classifier()
+    result = find_lr(model, x, y, batch_size=16, num_steps=4, end_lr=0.5, verbose=2)
+    out = capsys.readouterr().out
+    assert "lr: 0.5000" in out and f"loss: {result.smoothed_losses[-1]:.4f}" in out and out.count("4/4") == 1
+    result = find_lr(model, x, y, batch_size=16, num_steps=50, start_lr=0.1, end_lr=1e6, verbose=2)
+    out = capsys.readouterr().out
+    assert result.diverged and out.count(f"{len(result.lrs)}/50") == 1
+    find_lr(model, x, y, batch_size=16, num_steps=4)
+    assert "━" in capsys.readouterr().out  # verbose=1
     find_lr(model, x, y, batch_size=16, num_steps=4, verbose=2)
     out = capsys.readouterr().out
     assert "lr: " in out and "loss: " in out and "4/4" in out

@@ -237,7 +237,10 @@ def find_lr(
 
 
 def _run(model, stream, lrs, smoothing, divergence_threshold, validation_data, batch_size, verbose):
-    progress = keras.utils.Progbar(len(lrs), verbose=verbose, unit_name="step")
+    # The rate and the smoothed loss of the current step, not Progbar's average since the start.
+    progress = keras.utils.Progbar(
+        len(lrs), verbose=verbose, unit_name="step", stateful_metrics=["lr", "loss"]
+    )
     losses, smoothed = [], []
     average, best, diverged = 0.0, math.inf, False
     for step, (bx, by, bw) in zip(range(len(lrs)), stream):
