@@ -392,3 +392,10 @@ def test_without_verbose_or_at_auto_fit_shows_its_progress(tiny_classifier, caps
     )
     out = capsys.readouterr().out
     assert history.lr_finder is not None and "5/5" in out and "6/6" in out  # range test, then fit
+
+
+def test_a_model_compiled_at_rate_zero_takes_the_given_peak(tiny_classifier):
+    """One optimizer: its compiled rate plays no part in the peak, whatever it is (here 0)."""
+    model, x, y = tiny_classifier(onecycle.optimizers.SGD(0.0, momentum=0.9))
+    history = onecycle.fit_one_cycle(model, x, y, epochs=1, batch_size=16, max_lr=0.1, verbose=0)
+    assert history.schedule.max_lr == 0.1 and history.history["learning_rate"][-1] > 0
