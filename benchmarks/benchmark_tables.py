@@ -112,7 +112,8 @@ def mutation(record):
         lines += [
             "",
             f"A seeded sample of {record['sample']['per_module']} mutants per module (seed "
-            f"{record['sample']['seed']}, all of a module's mutants when it has fewer); the others are not checked.",
+            f"{record['sample']['seed']}: those of smallest SHA-256 of `seed:name`; all of a module's mutants when "
+            "it has fewer); the others are not checked.",
         ]
     elif totals["checked"] < totals["total"]:
         lines += ["", f"{totals['total'] - totals['checked']} of {totals['total']} mutants not checked yet."]

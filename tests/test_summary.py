@@ -267,6 +267,31 @@ def test_a_seed_run_in_two_folders_counts_once(tmp_path):
     assert sorted(r["seed"] for r in runs) == [0, 1, 2]
 
 
+def test_a_baseline_folder_never_fills_in_the_seeds_of_a_group_the_folder_runs(tmp_path):
+    """A product rerun (seed 0 of 3 so far) against a folder whose own product ran 3 seeds: the
+    report shows seed 0 of the rerun only, never the older product's seeds 1 and 2."""
+    older = {
+        "dataset": {"name": "digits", "metric": "accuracy"},
+        "max_lr": None,
+        "runs": [_run("onecycle", 0.0, s, [0.5, 0.6], 0.6) for s in (0, 1, 2)]
+        + [_run("constant", 0.01, s, [0.5, 0.55], 0.55) for s in (0, 1, 2)],
+    }
+    rerun = {
+        "dataset": {"name": "digits", "metric": "accuracy"},
+        "max_lr": None,
+        "baselines": ["../older"],
+        "runs": [_run("onecycle", 0.0, 0, [0.5, 0.7], 0.7)],
+    }
+    for name, record in (("older", older), ("rerun", rerun)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(json.dumps(record))
+        (tmp_path / name / "config.json").write_text(json.dumps({"optimizer": "sgd"}))
+    runs = folders.all_runs(str(tmp_path / "rerun"), {"optimizer": "sgd"}, rerun)
+    product = [r for r in runs if r["arm"] == "onecycle"]
+    assert [(r["seed"], r["test_metric"]) for r in product] == [(0, 0.7)]
+    assert sorted(r["seed"] for r in runs if r["arm"] == "constant") == [0, 1, 2]  # the arms still join
+
+
 def _recipe_record(dataset, metric, reference, effects):
     rows = [{"variant": reference, "vs_reference": None}]
     for name, (mean, se) in effects.items():

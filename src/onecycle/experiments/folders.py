@@ -19,8 +19,11 @@ def load_folder(path: str) -> tuple[dict, dict]:
 
 
 def all_runs(path: str, config: dict, results: dict) -> list[dict]:
-    """The folder's own runs and those of its baseline folders, normalized."""
+    """The folder's own runs and those of its baseline folders, normalized. A group of runs (arm,
+    rate, budget) that the folder holds comes from the folder alone: a baseline folder's runs of it
+    (another product under the same name, say) never fill in the seeds the folder has not run yet."""
     runs = summary.normalize_runs(results, config["optimizer"])
+    own = {summary.group_key(run) for run in runs}
     for relative in results.get("baselines", []):
         other = os.path.normpath(os.path.join(path, relative))
         other_config, other_results = load_folder(other)
@@ -28,7 +31,8 @@ def all_runs(path: str, config: dict, results: dict) -> list[dict]:
             raise storage.CorruptRunError(
                 f"baseline {other} holds {other_results['dataset']['name']}, not {results['dataset']['name']}"
             )
-        runs += summary.normalize_runs(other_results, other_config["optimizer"], folder=relative)
+        theirs = summary.normalize_runs(other_results, other_config["optimizer"], folder=relative)
+        runs += [run for run in theirs if summary.group_key(run) not in own]
     return _first_of_each(runs)
 
 
