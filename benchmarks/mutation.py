@@ -21,7 +21,8 @@ in a working copy kept for it:
 
 `--sample N --seed S` prints (or, with `--json`, records) the N mutants of each module whose
 SHA-256 of "S:name" is smallest: an edit to one function changes the sample only by that function's
-mutants. The others stay "not checked".
+mutants. With `--json`, every mutant outside the sample counts as "not checked", whatever verdict
+mutmut holds for it.
 """
 
 import argparse
@@ -188,6 +189,14 @@ def sample(names, per_module, seed):
     return sorted(chosen)
 
 
+def within(found, chosen):
+    """The verdicts of the mutants in `chosen`; every other mutant counts as not checked, whatever
+    mutmut holds for it (a verdict outside the sample may date from older tests, and the score is
+    the sample's)."""
+    chosen = set(chosen)
+    return {name: verdict if name in chosen else "not_checked" for name, verdict in found.items()}
+
+
 def use_config(path, pyproject="pyproject.toml"):
     """Put the `[tool.mutmut]` table of the TOML file `path` in place of `pyproject`'s."""
     header = re.compile(r"^\[tool\.mutmut\]$", re.MULTILINE)
@@ -231,6 +240,7 @@ def main():
         unchecked = [name for name in chosen if found[name] == "not_checked"]
         if unchecked:
             parser.error(f"{len(unchecked)} mutants of the sample are not checked yet, e.g. {unchecked[0]}")
+        found = within(found, chosen)
         extra["sample"] = {"per_module": args.sample, "seed": args.seed}
     modules = {}
     for name, verdict in found.items():

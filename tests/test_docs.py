@@ -338,6 +338,24 @@ def test_mutation_sample_draws_per_module_under_a_seed():
     assert set(kept) <= set(again) and len(again) == 190
 
 
+def test_mutation_sample_scores_only_the_sampled_mutants():
+    import mutation
+
+    found = {
+        "onecycle.fit.x_a__mutmut_1": "killed",
+        "onecycle.fit.x_a__mutmut_2": "survived",
+        "onecycle.fit.x_a__mutmut_3": "survived",
+        "onecycle.fit.x_a__mutmut_4": "not_checked",
+    }
+    kept = mutation.within(found, ["onecycle.fit.x_a__mutmut_1", "onecycle.fit.x_a__mutmut_2"])
+    assert kept == {
+        "onecycle.fit.x_a__mutmut_1": "killed",
+        "onecycle.fit.x_a__mutmut_2": "survived",
+        "onecycle.fit.x_a__mutmut_3": "not_checked",
+        "onecycle.fit.x_a__mutmut_4": "not_checked",
+    }
+
+
 def test_mutation_config_replaces_only_the_mutmut_table(tmp_path):
     import mutation
 
