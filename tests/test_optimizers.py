@@ -200,3 +200,41 @@ def test_scheduled_momentum_on_a_float64_variable_matches_numpy(nesterov):
         w = w + (m * moms[t] - g * lrs[t] if nesterov else m)
     exact = keras.backend.backend() == "tensorflow"
     np.testing.assert_allclose(keras.ops.convert_to_numpy(variable), w, rtol=1e-12 if exact else 1e-5)
+
+
+class _Float64Constant(keras.optimizers.schedules.LearningRateSchedule):
+    """A schedule that answers in float64 (Keras' own answer in float32)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __call__(self, step):
+        return keras.ops.add(keras.ops.cast(step, "float64") * 0.0, self.value)
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="float64 steps are exact on TensorFlow")
+def test_float64_variables_take_the_constants_unrounded():
+    """On a float64 variable the step computes in float64 with the constants as given: Adam's
+    `beta_2` (0.999 rounded to float32 moves `1 - beta_2` by 1.3e-5) and a momentum schedule that
+    answers in float64 (0.9 rounded to float32 moves by 2.6e-8)."""
+    LR = 2.0**-7  # a rate float32 holds exactly: Keras keeps the rate in a float32 variable
+    gradients = [np.array([1.0, -2.0, 3.0]) * (1000.0 if t % 3 == 0 else 1.0) for t in range(40)]
+    adam = optimizers.Adam(LR, beta_1=_Float64Constant(0.9))
+    sgd = optimizers.SGD(LR, momentum=_Float64Constant(0.9))
+    variables = [keras.Variable(np.zeros(3), dtype="float64") for _ in range(2)]
+    adam.build([variables[0]])
+    sgd.build([variables[1]])
+    w_adam, m, v, w_sgd, velocity = np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3)
+    for t, g in enumerate(gradients):
+        for optimizer, variable in zip((adam, sgd), variables):
+            optimizer.apply_gradients([(keras.ops.convert_to_tensor(g, dtype="float64"), variable)])
+        m = m + (g - m) * (1 - 0.9)
+        v = v + (g * g - v) * (1 - 0.999)
+        w_adam = w_adam - m * LR * np.sqrt(1 - 0.999 ** (t + 1)) / (1 - 0.9 ** (t + 1)) / (np.sqrt(v) + 1e-7)
+        velocity = velocity * 0.9 - g * LR
+        w_sgd = w_sgd + velocity
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(variables[0]), w_adam, rtol=1e-12)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(variables[1]), w_sgd, rtol=1e-12)
