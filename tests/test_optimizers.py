@@ -221,7 +221,7 @@ def test_float64_variables_take_the_constants_unrounded():
     `beta_2` (0.999 rounded to float32 moves `1 - beta_2` by 1.3e-5) and a momentum schedule that
     answers in float64 (0.9 rounded to float32 moves by 2.6e-8)."""
     LR = 2.0**-7  # a rate float32 holds exactly: Keras keeps the rate in a float32 variable
-    gradients = [np.array([1.0, -2.0, 3.0]) * (1000.0 if t % 3 == 0 else 1.0) for t in range(40)]
+    gradients = [np.array([1.0, -2.0, 3.0]) / 3.0 * (1000.0 if t % 3 == 0 else 1.0) for t in range(40)]
     adam = optimizers.Adam(LR, beta_1=_Float64Constant(0.9))
     sgd = optimizers.SGD(LR, momentum=_Float64Constant(0.9))
     variables = [keras.Variable(np.zeros(3), dtype="float64") for _ in range(2)]
