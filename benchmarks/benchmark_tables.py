@@ -118,8 +118,15 @@ def mutation(record):
     elif totals["checked"] < totals["total"]:
         lines += ["", f"{totals['total'] - totals['checked']} of {totals['total']} mutants not checked yet."]
     live = [s for s in record["survivors"] if not s["equivalent"]]
-    lines += ["", f"Surviving mutants ({len(live)}; a mutant reached by no test counts as surviving):", ""]
-    lines += [f"- `{s['mutant']}` ({s['verdict'].replace('_', ' ')}): `{s['change']}`" for s in live]
+    if live:
+        lines += [
+            "",
+            f"Surviving mutants ({len(live)}; a mutant reached by no test counts as surviving):",
+            "",
+        ]
+        lines += [f"- `{s['mutant']}` ({s['verdict'].replace('_', ' ')}): `{s['change']}`" for s in live]
+    else:
+        lines += ["", "Surviving mutants: none (a mutant reached by no test would count as surviving)."]
     same = [s for s in record["survivors"] if s["equivalent"]]
     if same:
         lines += ["", f"Equivalent mutants ({len(same)}, left out of the score):", ""]

@@ -145,6 +145,17 @@ VERDICTS = {
 }
 
 
+def reason(name):
+    """Why the mutant `name` is equivalent (None when it is not listed), with the reason of the
+    mutant that a bare "as OTHER" points to written out, since OTHER may be outside the sample."""
+    text = EQUIVALENT.get(name)
+    if text and text.startswith("as ") and " " not in text[3:]:
+        other = f"{module_of(name)}.{text[3:]}"
+        if other in EQUIVALENT:
+            return f"{text}: {reason(other)}"
+    return text
+
+
 def module_of(name):
     """`onecycle.fit.x_fit_one_cycle__mutmut_3` -> `onecycle.fit`."""
     head = name.split("__mutmut_")[0]
@@ -264,7 +275,7 @@ def main():
         if verdict in ("survived", "no_tests", "timeout", "suspicious")
     ]
     for survivor in survivors:
-        survivor["equivalent"] = EQUIVALENT.get(survivor["mutant"])
+        survivor["equivalent"] = reason(survivor["mutant"])
     StoredOutput(args.json).save_figures(kind="mutation", modules=modules, survivors=survivors, **extra)
 
 

@@ -315,6 +315,27 @@ def test_mutation_table_scores_killed_over_checked_less_equivalent(tmp_path):
     path.write_text(json.dumps(record | {"sample": {"per_module": 11, "seed": 3}}))
     text = docs.render(f"benchmark {path}")
     assert "A seeded sample of 11 mutants per module (seed 3" in text and "not checked yet" not in text
+    record["survivors"] = record["survivors"][1:2]
+    path.write_text(json.dumps(record))
+    assert "Surviving mutants: none" in docs.render(f"benchmark {path}")
+
+
+def test_mutation_reason_writes_out_the_mutant_it_points_to(monkeypatch):
+    import mutation
+
+    monkeypatch.setattr(
+        mutation,
+        "EQUIVALENT",
+        {
+            "onecycle.fit.x_a__mutmut_1": "why",
+            "onecycle.fit.x_a__mutmut_2": "as x_a__mutmut_1",
+            "onecycle.fit.x_a__mutmut_3": "as x_a__mutmut_2",
+            "onecycle.fit.x_a__mutmut_4": "as x_a__mutmut_1: more",
+        },
+    )
+    assert mutation.reason("onecycle.fit.x_a__mutmut_3") == "as x_a__mutmut_2: as x_a__mutmut_1: why"
+    assert mutation.reason("onecycle.fit.x_a__mutmut_4") == "as x_a__mutmut_1: more"
+    assert mutation.reason("onecycle.fit.x_a__mutmut_5") is None
 
 
 def test_mutation_sample_draws_per_module_under_a_seed():
