@@ -34,6 +34,6 @@ PYTHONPATH="$keras_dir" python -m pytest -q -p no:cacheprovider -n 2 -m "not slo
   tests/test_keras_internals.py tests/test_finder.py
 PYTHONPATH="$keras_dir" python -c "import keras; assert keras.version().startswith('$lowest'), keras.version()"
 rm -rf "$keras_dir"
-stage "benchmarks, --quick, in one process (checks that they run; no timing is asserted)"
+stage "benchmarks, --quick, in two processes (checks that they run; no timing is asserted)"
 python benchmarks/quick.py
 stage "done"
