@@ -99,8 +99,6 @@ EQUIVALENT = {
     "onecycle.finder.x_find_lr__mutmut_199": "as x_find_lr__mutmut_197",
     "onecycle.optimizers.xǁSGDǁupdate_step__mutmut_10": "the rate arrives as a float32 from its schedule; cast to "
     "float32 rather than to a float64 variable's dtype, its product with the float64 gradient promotes the same value",
-    "onecycle.optimizers.xǁAdamǁupdate_step__mutmut_28": "as xǁSGDǁupdate_step__mutmut_10: `beta_1` arrives as a "
-    "float32 from its schedule",
     "onecycle.optimizers.xǁAdamǁupdate_step__mutmut_21": "a step count below 2**24 is exact in float32, and the "
     "float64 powers promote it unchanged",
     "onecycle.finder.xǁLRFinderResultǁfrom_dict__mutmut_25": "as xǁLRFinderResultǁfrom_dict__mutmut_23",

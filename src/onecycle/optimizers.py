@@ -133,9 +133,8 @@ class Adam(ScheduledMomentumStep, keras.optimizers.Adam):
         gradient = ops.cast(gradient, dtype)
         local_step = ops.cast(self.iterations + 1, dtype)
         beta_1 = ops.cast(self._step_momentum, dtype)
-        beta_2 = ops.convert_to_tensor(
-            self.beta_2, dtype
-        )  # cast() would round a Python float to float32 first
+        # convert_to_tensor, not cast: cast() would round the Python float to float32 first
+        beta_2 = ops.convert_to_tensor(self.beta_2, dtype)
         m, v, v_hat = adam_slots(self, variable)
         alpha = lr * ops.sqrt(1 - ops.power(beta_2, local_step)) / (1 - ops.power(beta_1, local_step))
         self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - beta_1))
