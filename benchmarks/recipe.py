@@ -172,6 +172,25 @@ VARIANTS |= {
     "adamw-linear0": ("AdamW (weight decay 0.01), linear to near zero", None, _curve(LINEAR0), 0.01, "adamw"),
     "sgd-linear0": ("SGD, linear to near zero", None, _curve(LINEAR0), 0.0, "sgd"),
 }
+# Added after the image study's results (docs/RECIPE.md, "After the study: Fashion-MNIST against
+# ScheduleFreeAdamW's defaults"); they choose nothing there. "ema" keeps an exponential moving average
+# of the weights (Keras' `use_ema`) and hands it back at the end of `fit`.
+VARIANTS |= {
+    "adam-third": (
+        "Adam, the default curve at a third of the suggestion (post hoc)",
+        None,
+        lambda peak: {"max_lr": peak / 3},
+        0.0,
+        "adam",
+    ),
+    "adam-ema": (
+        "Adam, the default curve, weights averaged (EMA 0.999) (post hoc)",
+        None,
+        lambda peak: {"ema": 0.999},
+        0.0,
+        "adam",
+    ),
+}
 IMAGE_STUDY = ("sgd", "adamw", "adam", "adamw-cosine", "adamw-linear0", "sgd-linear0")
 SMALL_TABLES = (
     "defaults",
@@ -197,15 +216,19 @@ def _split(dataset):
     return (dataset.x_train[:cut], dataset.y_train[:cut]), (dataset.x_train[cut:], dataset.y_train[cut:])
 
 
-def _optimizer(name, rate, momentum):
+def _optimizer(name, rate, momentum, ema=None):
+    if ema is not None:
+        if name != "adam":
+            raise ValueError(f"weight averaging is tried with Adam only. Received: {name}")
+        return onecycle.optimizers.Adam(learning_rate=rate, beta_1=momentum, use_ema=True, ema_momentum=ema)
     if name == "adamw":
         return onecycle.optimizers.AdamW(learning_rate=rate, beta_1=momentum, weight_decay=0.01)
     return arms.make_optimizer(name, rate, momentum)
 
 
-def _model(dataset, optimizer, seed, learning_rate=None, momentum=arms.MOMENTUM, model=None):
+def _model(dataset, optimizer, seed, learning_rate=None, momentum=arms.MOMENTUM, model=None, ema=None):
     rate = arms.KERAS_DEFAULT_LR.get(optimizer, 0.001) if learning_rate is None else learning_rate
-    return runner.seeded_model(dataset, _optimizer(optimizer, rate, momentum), seed, model)
+    return runner.seeded_model(dataset, _optimizer(optimizer, rate, momentum, ema), seed, model)
 
 
 def _variant_optimizer(name, args):
@@ -264,9 +287,11 @@ def _outcome(model, history, dataset):
 def _train_variant(dataset, args, name, seed, suggestions):
     _, method, kwargs, weight_decay = VARIANTS[name][:4]
     peak = suggestions[method or args.suggestion]
-    model = _model(dataset, _variant_optimizer(name, args), seed, model=args.model)
-    model.optimizer.weight_decay = weight_decay or None
     kwargs = {"max_lr": peak, "guard": False, **kwargs(peak)}
+    model = _model(
+        dataset, _variant_optimizer(name, args), seed, model=args.model, ema=kwargs.pop("ema", None)
+    )
+    model.optimizer.weight_decay = weight_decay or None
     if kwargs["guard"] is not False:
         # the guard never overrides an explicit max_lr: let fit_one_cycle run the same range test
         # (same model, same seed, same steps) and take its suggestion itself

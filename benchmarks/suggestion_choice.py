@@ -1,11 +1,12 @@
 """Part 1 of the image study (docs/RECIPE.md): the suggestion rule chosen by the rule fixed in advance.
 
 Reads the stored curves of `suggestion_spread.py` (one JSON per task and optimizer), applies every
-candidate rule to them (the rules of `suggestion_spread.RULES`, plus any given with --post-hoc,
-labelled as chosen after seeing the curves), and applies the protocol's rule: the candidate whose
-largest / smallest per-seed suggestion is at most 2 on every file; among several, the one whose
-per-file medians sit closest (mean absolute log10 distance) to `minimum`'s; if none qualifies, the
-one with the smallest worst spread (ties broken by the same distance).
+candidate rule to them (the rules of `suggestion_spread.RULES`, then those of
+`suggestion_spread.POST_HOC` and any method given with --post-hoc, both labelled as chosen after
+seeing the curves), and applies the protocol's rule to the first: the candidate whose largest /
+smallest per-seed suggestion is at most 2 on every file; among several, the one whose per-file
+medians sit closest (mean absolute log10 distance) to `minimum`'s; if none qualifies, the one with
+the smallest worst spread (ties broken by the same distance).
 
     python benchmarks/suggestion_choice.py docs/benchmarks/spread_*.json --json docs/benchmarks/spread_choice.json
 """
@@ -38,7 +39,7 @@ def main():
     )
     parser.add_argument("--json")
     args = parser.parse_args()
-    rules = dict(suggestion_spread.RULES)
+    rules = {**suggestion_spread.RULES, **suggestion_spread.POST_HOC}
     post_hoc = [m for m in args.post_hoc.split(",") if m]
     for method in post_hoc:
         rules[f"{method} (post hoc)"] = lambda r, m=method: r.suggest(m)
@@ -87,7 +88,7 @@ def main():
         out.line("These tasks are outside the study: they choose nothing (bold: within 2 on every task).")
     else:
         out.line(f"Chosen by the protocol's rule: `{chosen}` ({why}).")
-    if post_hoc:
+    if post_hoc or suggestion_spread.POST_HOC:
         out.line(
             "Rules marked (post hoc) were added after these curves were seen; they choose nothing here, "
             "and only the held-out tasks can speak for them."

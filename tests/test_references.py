@@ -212,3 +212,18 @@ def test_edge_is_a_tenth_of_the_rate_where_the_curve_climbs_half_way_back():
     result = onecycle.LRFinderResult(lrs, losses, np.full(100, 7.0))
     assert result.suggestion("edge") == found
     assert onecycle.suggest(lrs, losses, "edge") == found  # skip_start does not apply
+
+
+@pytest.mark.backend_independent
+def test_edge_climb_and_cap_set_the_level_the_running_median_must_reach():
+    from onecycle import suggestions
+
+    lrs = np.geomspace(1e-4, 10.0, 100)
+    losses = np.r_[
+        np.full(30, 2.0), np.linspace(2.0, 1.0, 10), np.full(20, 1.0), 1.0 + 0.1 * np.arange(1, 41)
+    ]
+    # past index 60 the running median at index i is 1.1 + 0.1 (i - 60): 1.2 at 61, 1.3 at 62
+    assert suggestions.edge(lrs, losses, climb=0.25).index == 62  # a quarter of the way back: 1.25
+    assert suggestions.edge(lrs, losses, cap=1.15).index == 61  # 1.15 times the lowest value first
+    assert suggestions.edge(lrs, losses, cap=3.0).index == 64  # half-way back (1.5) comes first
+    assert suggestions.edge(lrs, losses, climb=0.5, cap=None) == suggestions.edge(lrs, losses)

@@ -73,18 +73,22 @@ def centered_median(losses: ArrayLike, half_width: int = HALF_WIDTH) -> np.ndarr
     return out
 
 
-def edge(lrs, losses):
+def edge(lrs, losses, climb=0.5, cap=None):
     """A tenth of the rate at the curve's edge, on the raw losses of every batch.
 
     The edge is the first rate past the lowest point of the centered running median at which that
-    median has climbed back half-way from its lowest value to its start (the median of the first
-    10% of the losses); the last rate of the test when it never does (a network with batch norm
-    whose loss stays bounded). Chosen in the image study (docs/RECIPE.md) for moving least from
-    seed to seed: where the lowest point of a flat valley wanders, the climb out of it does not."""
+    median has climbed back a fraction `climb` (half-way by default) from its lowest value to its
+    start (the median of the first 10% of the losses), or to `cap` times its lowest value when that
+    comes first (`None`: no cap); the last rate of the test when it never does (a network with batch
+    norm whose loss stays bounded). Chosen with its defaults in the image study (docs/RECIPE.md) for
+    moving least from seed to seed: where the lowest point of a flat valley wanders, the climb out
+    of it does not. Other `climb` and `cap` values are the study's later candidates."""
     curve = centered_median(losses)
     low = int(np.nanargmin(curve))
     start = float(np.nanmedian(np.asarray(losses, dtype=float)[: max(1, len(losses) // 10)]))
-    level = curve[low] + 0.5 * (start - curve[low])
+    level = curve[low] + climb * (start - curve[low])
+    if cap is not None:
+        level = min(level, cap * curve[low])
     above = np.nonzero(curve[low:] >= level)[0]
     index = low + int(above[0]) if above.size else len(lrs) - 1
     return Suggestion(float(lrs[index]) / 10.0, index)
