@@ -219,11 +219,13 @@ def test_edge_climb_and_cap_set_the_level_the_running_median_must_reach():
     from onecycle import suggestions
 
     lrs = np.geomspace(1e-4, 10.0, 100)
-    losses = np.r_[
-        np.full(30, 2.0), np.linspace(2.0, 1.0, 10), np.full(20, 1.0), 1.0 + 0.1 * np.arange(1, 41)
-    ]
-    # past index 60 the running median at index i is 1.1 + 0.1 (i - 60): 1.2 at 61, 1.3 at 62
-    assert suggestions.edge(lrs, losses, climb=0.25).index == 62  # a quarter of the way back: 1.25
-    assert suggestions.edge(lrs, losses, cap=1.15).index == 61  # 1.15 times the lowest value first
-    assert suggestions.edge(lrs, losses, cap=3.0).index == 64  # half-way back (1.5) comes first
+    # start 4.0, lowest 2.0 (not 1.0, so that a product and a quotient differ)
+    losses = (
+        2.0
+        * np.r_[np.full(30, 2.0), np.linspace(2.0, 1.0, 10), np.full(20, 1.0), 1.0 + 0.1 * np.arange(1, 41)]
+    )
+    # past index 60 the running median at index i is 2.2 + 0.2 (i - 60): 2.4 at 61, 2.6 at 62
+    assert suggestions.edge(lrs, losses, climb=0.25).index == 62  # a quarter of the way back: 2.5
+    assert suggestions.edge(lrs, losses, cap=1.15).index == 61  # 1.15 times the lowest value (2.3) first
+    assert suggestions.edge(lrs, losses, cap=3.0).index == 64  # half-way back (3.0) comes before 6.0
     assert suggestions.edge(lrs, losses, climb=0.5, cap=None) == suggestions.edge(lrs, losses)
