@@ -126,9 +126,9 @@ EQUIVALENT = {
     "onecycle.suggestions.x_centered_median__mutmut_3": "as x_suggest__mutmut_29: NumPy infers a numeric array "
     "from the numbers a curve holds, and the medians it writes are floats either way",
     "onecycle.suggestions.x_centered_median__mutmut_5": "as x_centered_median__mutmut_3",
-    "onecycle.suggestions.x_edge__mutmut_10": "as x_centered_median__mutmut_3: the median of the first losses is "
+    "onecycle.suggestions.x_edge__mutmut_11": "as x_centered_median__mutmut_3: the median of the first losses is "
     "the same float",
-    "onecycle.suggestions.x_edge__mutmut_12": "as x_edge__mutmut_10",
+    "onecycle.suggestions.x_edge__mutmut_13": "as x_edge__mutmut_11",
 }
 
 VERDICTS = {
