@@ -88,11 +88,10 @@ def main():
         out.line("These tasks are outside the study: they choose nothing (bold: within 2 on every task).")
     else:
         out.line(f"Chosen by the protocol's rule: `{chosen}` ({why}).")
-    if post_hoc or suggestion_spread.POST_HOC:
-        out.line(
-            "Rules marked (post hoc) were added after these curves were seen; they choose nothing here, "
-            "and only the held-out tasks can speak for them."
-        )
+    out.line(
+        "Rules marked (post hoc) were added after these curves were seen; they choose nothing here, "
+        "and only the held-out tasks can speak for them."
+    )
     out.save(chosen=chosen, summary=summary, spreads=table, files=args.files)
 
 

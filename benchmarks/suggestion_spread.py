@@ -18,6 +18,10 @@ compared on the very same curves. The candidates were fixed before any curve was
     python benchmarks/suggestion_spread.py fashion_mnist --seeds 5 --json docs/benchmarks/spread_fashion_mnist.json
     python benchmarks/suggestion_spread.py cifar10 --model resnet9 --batch-size 128 --data-dir ../shared/data --seeds 5 ...
     python benchmarks/suggestion_spread.py digits --quick
+
+The held-out check of the spread (docs/RECIPE.md, "The spread on held-out tasks") runs it on tasks
+whose curves no rule was fitted to, e.g.
+    python benchmarks/suggestion_spread.py cifar10 --subset 5000 --model resnet9 --batch-size 128 --optimizer adam ...
 """
 
 import argparse
@@ -88,14 +92,18 @@ def main():
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--data-dir")
+    parser.add_argument(
+        "--subset", type=int, help="train on the first N training samples (as `onecycle compare --subset`)"
+    )
     parser.add_argument("--quick", action="store_true", help="2 seeds, 20 steps, 200 samples")
     parser.add_argument("--json", help="store the curves and the table; curves already stored are kept")
     args = parser.parse_args()
-    subset = None
     if args.quick:
-        args.seeds, args.steps, subset = 2, 20, 200
-    dataset = datasets.load(args.dataset, args.data_dir, subset, 0)
+        args.seeds, args.steps, args.subset = 2, 20, 200
+    dataset = datasets.load(args.dataset, args.data_dir, args.subset, 0)
     setup = {k: getattr(args, k) for k in ("dataset", "optimizer", "model", "batch_size", "steps", "quick")}
+    if args.subset is not None and not args.quick:
+        setup["subset"] = args.subset
     partial = args.json and f"{args.json}.partial.json"
     curves = {}
     if partial and os.path.exists(partial):
