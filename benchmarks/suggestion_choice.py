@@ -28,6 +28,11 @@ def _suggestions(record, rule):
     return [rule(onecycle.LRFinderResult.from_dict(c)) for c in record["curves"].values()]
 
 
+def _name(setup):
+    subset = f" ({setup['subset']} samples)" if setup.get("subset") else ""
+    return f"{setup['dataset']}{subset}/{setup['optimizer']}"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+")
@@ -44,7 +49,7 @@ def main():
     for method in post_hoc:
         rules[f"{method} (post hoc)"] = lambda r, m=method: r.suggest(m)
     records = {path: storage.read_json(path) for path in args.files}
-    names = {p: f"{r['setup']['dataset']}/{r['setup']['optimizer']}" for p, r in records.items()}
+    names = {p: _name(r["setup"]) for p, r in records.items()}
     table = {}
     for rule_name, rule in rules.items():
         per_file = {}
