@@ -34,6 +34,7 @@ RUNS = [
     ("recipe", ["digits", "--quick", "--variants", "sgd,adamw-linear0", "--suggestion", "edge"]),
     ("suggestion_spread", ["digits", "--quick", "--optimizer", "adamw"]),
     ("cli_speed", ["--quick"]),
+    ("range_test_cost", [os.path.join(HERE, "..", "docs", "runs", "digits-adam-edge"), "--quick"]),
 ]
 if os.path.exists(CIFAR10):  # the shared data beside the checkout
     RUNS.append(("gpu_cifar10", ["--quick", "--data-dir", os.path.dirname(os.path.dirname(CIFAR10))]))
