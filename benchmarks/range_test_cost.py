@@ -16,18 +16,21 @@ the one measured (an estimate, labelled so).
 """
 
 import argparse
+import math
 import os
 import time
 
 import keras
 
 import onecycle
+from onecycle import fit
 from onecycle.experiments import arms, datasets, runner, storage
 from stored_output import StoredOutput
 
 GOAL = 0.05  # the range test should cost at most 5% of the training it sizes
-GUARD_LIMIT = 10_000  # `fit_one_cycle`'s guard="auto" runs on arrays of at most this many samples
-GUARD_SHARE = 0.8  # each of the guard's two extra trainings runs on the first 80% of `x`
+# `fit_one_cycle`'s guard="auto" runs on arrays of at most `fit.GUARD_MAX_SAMPLES` samples; each of
+# its two extra trainings runs on the part of `x` before its hold-out
+GUARD_SHARE = 1 - fit.GUARD_HOLDOUT
 
 
 def _setup(run_dir, quick):
@@ -69,7 +72,7 @@ def _measure(setup, seed):
     return {
         "samples": len(dataset.x_train),
         "test_steps": len(found.lrs),
-        "training_steps": setup["epochs"] * -(-len(dataset.x_train) // setup["batch_size"]),
+        "training_steps": setup["epochs"] * math.ceil(len(dataset.x_train) / setup["batch_size"]),
         "peak": peak,
         "test_seconds": test_seconds,
         "training_seconds": training_seconds,
@@ -104,11 +107,11 @@ def main():
         setup = _setup(run_dir, args.quick)
         m = _measure(setup, args.seed)
         share = m["test_seconds"] / m["training_seconds"]
-        if m["samples"] <= GUARD_LIMIT:
+        if m["samples"] <= fit.GUARD_MAX_SAMPLES:
             whole = m["test_seconds"] + m["training_seconds"] * (1 + 2 * GUARD_SHARE)
             guard = f"guard runs: {m['test_seconds'] / whole:.1%} of the call"
         else:
-            guard = "no guard (over 10,000 samples)"
+            guard = f"no guard (over {fit.GUARD_MAX_SAMPLES:,} samples)"
         record[run_dir] = {"setup": setup, **m, "share": share}
         out.line(
             f"| {os.path.basename(os.path.normpath(run_dir))} | {m['samples']} | {m['test_steps']}, "
